@@ -1,0 +1,54 @@
+"""Check conditions such as ``"< 100"``, ``"<= 0.001"``, ``"== 200"``, ``"!= 0"``."""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+_RE = re.compile(r"^\s*(<=|>=|==|!=|<|>)\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+
+
+class ConditionError(ValueError):
+    """A condition string that cannot be read."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A comparison every series of a signal must hold."""
+
+    op: str
+    threshold: float
+
+    def holds(self, value: float) -> bool:
+        """True when ``value`` satisfies the condition; NaN never does."""
+        if math.isnan(value):
+            return False
+        return _OPS[self.op](value, self.threshold)
+
+    def __str__(self) -> str:
+        t = self.threshold
+        shown = str(int(t)) if t.is_integer() and abs(t) < 1e15 else repr(t)
+        return f"{self.op} {shown}"
+
+
+def parse_condition(text: str) -> Condition:
+    """Parse ``"< 100"`` into ``Condition("<", 100.0)``."""
+    if not isinstance(text, str):
+        raise ConditionError(f"expected a condition like \"< 100\", got {text!r}")
+    m = _RE.match(text)
+    if not m:
+        raise ConditionError(
+            f"bad condition {text!r}: use an operator (<, <=, >, >=, ==, !=) and a number, e.g. \"< 100\""
+        )
+    return Condition(m.group(1), float(m.group(2)))

@@ -1,0 +1,1 @@
+"""Profiles: the TOML file describing hosts, sources, signals, checks and steps."""

@@ -1,0 +1,309 @@
+"""The profile as immutable, typed objects.
+
+This module is the single description of the profile format. The loader
+(`cockpit.profile.load`) is driven by these dataclasses: every field's TOML
+key is its name (``toml`` metadata overrides it), its type comes from the
+annotation, and ``metadata`` says how strings are parsed (``parse="duration"``,
+``parse="condition"``) and what the field means (``doc``, used by
+``docs/profile.md`` and by ``cockpit check``'s messages). Adding a field here
+is enough for the loader to accept, type-check and document it.
+
+Durations are stored as float seconds. ``${env:NAME}`` references are kept
+verbatim: they are resolved only where a request is built
+(`cockpit.secrets.resolve`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+from cockpit.conditions import Condition
+
+Phase = Literal["prepare", "rollback", "validate", "communicate", "post-rollback"]
+PHASES: tuple[str, ...] = ("prepare", "rollback", "validate", "communicate", "post-rollback")
+StepKind = Literal["ssh", "local", "slack", "email", "jira", "manual"]
+RunMode = Literal["parallel", "serial", "once"]
+ConfirmMode = Literal["none", "yes", "type"]
+SourceKind = Literal["prometheus", "http", "ssh"]
+View = Literal["bars", "line", "history", "value"]
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+def doc(text: str, **extra: object) -> dict[str, object]:
+    """Field metadata: ``doc`` text plus loader hints (``parse``, ``toml``, ``secret``)."""
+    return {"doc": text, **extra}
+
+
+@dataclass(frozen=True)
+class CockpitSettings:
+    name: str = field(metadata=doc("Profile name, shown in the header and the journal."))
+    environment: str = field(
+        metadata=doc(
+            "Environment name (production, staging, drill, demo). Typed confirmations ask for it; "
+            "`production` is drawn in a warning colour."
+        )
+    )
+    rto: float = field(
+        default=900.0, metadata=doc("Recovery time objective, counted from rollback start.", parse="duration")
+    )
+    refresh: float = field(
+        default=5.0, metadata=doc("Default polling interval of every source.", parse="duration")
+    )
+    read_only: bool = field(
+        default=False, metadata=doc("Force read-only (observer) mode for everyone using this profile.")
+    )
+    keys: Mapping[str, str] = field(
+        default=_EMPTY,
+        metadata=doc(
+            "Rebinding of the app's own keys, e.g. `{ start_rollback = \"R\", quit = \"ctrl+q\" }`. "
+            "Step keys are set on each step."
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class SshSettings:
+    user: str | None = field(default=None, metadata=doc("Remote user; default from ssh config or $USER."))
+    port: int = field(default=22, metadata=doc("Remote port; a `Port` in the ssh config wins for its hosts."))
+    known_hosts: str = field(
+        default="~/.ssh/known_hosts",
+        metadata=doc("known_hosts file. Host keys are always verified; there is no switch to disable it."),
+    )
+    client_keys: tuple[str, ...] = field(
+        default=(), metadata=doc("Private key files; empty means ssh-agent and the default identities.")
+    )
+    config: str | None = field(
+        default=None, metadata=doc("OpenSSH client config (ProxyJump, IdentityFile, Port, User, ...).")
+    )
+    connect_timeout: float = field(
+        default=10.0, metadata=doc("Timeout for opening one connection.", parse="duration")
+    )
+    keepalive: float = field(
+        default=15.0, metadata=doc("Interval between keepalives on open connections.", parse="duration")
+    )
+    keepalive_count_max: int = field(
+        default=3, metadata=doc("Keepalives without answer before a connection is declared dead.")
+    )
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    id: str = field(metadata=doc("The source's name: the key of its `[sources.NAME]` table.", toml=None))
+    kind: SourceKind = field(metadata=doc("`prometheus`, `http` or `ssh`."))
+    url: str | None = field(
+        default=None,
+        metadata=doc("prometheus: base URL of the server; http: the URL probed. May hold `${env:…}`."),
+    )
+    headers: Mapping[str, str] = field(
+        default=_EMPTY,
+        metadata=doc("Extra HTTP headers, e.g. `{ Authorization = \"Bearer ${env:PROM_TOKEN}\" }`."),
+    )
+    ca_bundle: str | None = field(
+        default=None, metadata=doc("CA bundle file for TLS verification (TLS is always verified).")
+    )
+    timeout: float = field(
+        default=3.0, metadata=doc("Timeout of one sample (request or command).", parse="duration")
+    )
+    interval: float | None = field(
+        default=None, metadata=doc("Polling interval; default `cockpit.refresh`.", parse="duration")
+    )
+    hosts: str | None = field(
+        default=None, metadata=doc("ssh: the host group whose FIRST host runs the signal's command.")
+    )
+    backfill: float = field(
+        default=900.0,
+        metadata=doc("prometheus: range fetched once at start to fill the panels.", parse="duration"),
+    )
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    id: str = field(metadata=doc("Unique signal id, referenced by checks."))
+    source: str = field(metadata=doc("Name of a `[sources.NAME]` table."))
+    title: str = field(default="", metadata=doc("Panel title."))
+    query: str | None = field(default=None, metadata=doc("prometheus: the PromQL instant query."))
+    label: str | None = field(
+        default=None,
+        metadata=doc(
+            "prometheus: the label naming each series (e.g. `queue`); default: the only label that varies."
+        ),
+    )
+    command: str | None = field(
+        default=None,
+        metadata=doc("ssh: command printing a number, or `label value` lines. `{var}` substituted."),
+    )
+    field_: str = field(
+        default="status",
+        metadata=doc(
+            "http: what the value is: `status` (HTTP status code), `latency` (seconds), or "
+            "`json:PATH` (a dotted path into the JSON body, e.g. `json:lag_seconds`).",
+            toml="field",
+        ),
+    )
+    unit: str = field(default="", metadata=doc("Unit shown after values: `%`, `s`, `ms`, `jobs`, ..."))
+    scale: float = field(
+        default=1.0, metadata=doc("Multiply values by this for display (e.g. 100 to show a ratio as %).")
+    )
+    view: View = field(
+        default="value", metadata=doc("Panel kind: `bars`, `line` (sparkline), `history` (cells), `value`.")
+    )
+    expected_workers: Mapping[str, int] = field(
+        default=MappingProxyType({}),
+        metadata=doc("bars: expected worker scale per series (as documented in `horizon.php`)."),
+    )
+    workers_signal: str | None = field(
+        default=None, metadata=doc("bars: a signal giving the current worker count per series.")
+    )
+    history: int = field(default=720, metadata=doc("Samples kept per series (ring buffer size)."))
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    id: str = field(metadata=doc("Unique check id; default: the signal id."))
+    signal: str = field(metadata=doc("The signal whose every series must hold the condition."))
+    condition: Condition = field(
+        metadata=doc("`< 100`, `<= 0.001`, `== 200`, `!= 0`, `>= 1`, `> 0`.", parse="condition")
+    )
+    title: str = field(default="", metadata=doc("Line in the checklist."))
+    consecutive: int = field(default=1, metadata=doc("Consecutive passing samples needed."))
+    within: float | None = field(
+        default=None,
+        metadata=doc(
+            "Deadline counted from rollback start; not ok by then means `missed`.", parse="duration"
+        ),
+    )
+    note: str = field(default="", metadata=doc("Why this check matters; shown in help and reports."))
+
+
+@dataclass(frozen=True)
+class VerifySpec:
+    command: str = field(metadata=doc("Command run on the same hosts after the step. `{var}` substituted."))
+    exit_status: int | None = field(
+        default=0, metadata=doc("Exit status it must give (e.g. 1 for `horizon:status` when paused).")
+    )
+    output: str | None = field(
+        default=None, metadata=doc("A regular expression its output must match (optional).")
+    )
+
+
+@dataclass(frozen=True)
+class SlackSpec:
+    webhook: str = field(metadata=doc("Incoming webhook URL; use `${env:NAME}`.", secret=True))
+    text: str = field(metadata=doc("Message text; `{placeholders}` from the incident facts."))
+    dashboards: Mapping[str, str] = field(
+        default=MappingProxyType({}),
+        metadata=doc("Dashboard links by title; `{from}`/`{to}` become the incident window (ms epoch)."),
+    )
+
+
+@dataclass(frozen=True)
+class EmailSpec:
+    template: str = field(metadata=doc("Markdown template file, relative to the profile."))
+    to: tuple[str, ...] = field(metadata=doc("Recipients."))
+    sender: str = field(metadata=doc("From address.", toml="from"))
+    subject: str = field(default="", metadata=doc("Subject; `{placeholders}` allowed."))
+    smtp_host: str | None = field(default=None, metadata=doc("SMTP server; unset: write to `outbox`."))
+    smtp_port: int = field(default=587, metadata=doc("SMTP port."))
+    starttls: bool = field(default=True, metadata=doc("Use STARTTLS."))
+    username: str | None = field(default=None, metadata=doc("SMTP user; `${env:…}` allowed."))
+    password: str | None = field(default=None, metadata=doc("SMTP password; use `${env:…}`.", secret=True))
+    outbox: str | None = field(default=None, metadata=doc("Write the rendered email here instead of sending."))
+
+
+@dataclass(frozen=True)
+class JiraSpec:
+    url: str = field(metadata=doc("Jira base URL."))
+    issue: str = field(metadata=doc("Issue key of the change, e.g. `CHG-1234`."))
+    token: str = field(metadata=doc("API token; use `${env:…}`.", secret=True))
+    user: str | None = field(default=None, metadata=doc("User for basic auth (Cloud); unset: Bearer token."))
+    api: int = field(default=2, metadata=doc("REST API version: 2 (plain text) or 3 (Atlassian Document Format)."))
+    body: str | None = field(default=None, metadata=doc("Comment text; `{placeholders}` allowed."))
+    template: str | None = field(default=None, metadata=doc("Comment template file, relative to the profile."))
+    report: bool = field(default=False, metadata=doc("Post the incident timeline (`cockpit report`) as the comment."))
+    attachments: str | None = field(default=None, metadata=doc("Glob of files to attach, relative to the profile."))
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    id: str = field(metadata=doc("Unique step id, used by `after` and `cockpit run`."))
+    title: str = field(metadata=doc("Line in the checklist."))
+    phase: Phase = field(metadata=doc("`prepare`, `rollback`, `validate`, `communicate` or `post-rollback`."))
+    key: str | None = field(default=None, metadata=doc("Key that fires the step in the TUI (one key)."))
+    kind: StepKind = field(
+        default="ssh", metadata=doc("`ssh`, `local`, `slack`, `email`, `jira` or `manual`.")
+    )
+    hosts: str | None = field(default=None, metadata=doc("ssh: the host group it runs on."))
+    run: RunMode = field(
+        default="parallel",
+        metadata=doc("ssh: `parallel`, `serial` (stop at first failure) or `once` (one host only)."),
+    )
+    concurrency: int = field(default=0, metadata=doc("parallel: at most this many hosts at once; 0 = all."))
+    continue_on_error: bool = field(default=False, metadata=doc("serial: go on after a failing host."))
+    command: str | None = field(default=None, metadata=doc("ssh/local: the command. `{var}` substituted."))
+    timeout: float = field(
+        default=120.0, metadata=doc("Per-host timeout; the remote command is stopped.", parse="duration")
+    )
+    confirm: ConfirmMode = field(
+        default="yes",
+        metadata=doc(
+            "`none`: fires at once; `yes`: a confirmation (headless: `--yes`); `type`: the environment "
+            "name must be typed (headless: `--confirm ENV`)."
+        ),
+    )
+    destructive: bool = field(
+        default=False, metadata=doc("Destructive: must be `run = \"once\"` and `confirm = \"type\"`.")
+    )
+    after: tuple[str, ...] = field(default=(), metadata=doc("Steps that must have succeeded first."))
+    preview: str | None = field(
+        default=None, metadata=doc("Command whose output is shown before confirming (e.g. `--pretend`).")
+    )
+    verify: VerifySpec | None = field(default=None, metadata=doc("A command proving the step worked."))
+    note: str = field(default="", metadata=doc("Why / what to watch: shown in the confirmation."))
+    starts_rollback: bool = field(
+        default=False, metadata=doc("Firing this step starts the RTO clock if it is not running.")
+    )
+    ends_rollback: bool = field(default=False, metadata=doc("Success of this step ends the rollback."))
+    slack: SlackSpec | None = field(default=None, metadata=doc("kind = slack: `[step.slack]`."))
+    email: EmailSpec | None = field(default=None, metadata=doc("kind = email: `[step.email]`."))
+    jira: JiraSpec | None = field(default=None, metadata=doc("kind = jira: `[step.jira]`."))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A loaded, validated profile. ``path`` is the file it came from."""
+
+    path: str
+    cockpit: CockpitSettings
+    ssh: SshSettings
+    hosts: Mapping[str, tuple[str, ...]]
+    vars: Mapping[str, str]
+    sources: Mapping[str, SourceSpec]
+    signals: tuple[SignalSpec, ...]
+    checks: tuple[CheckSpec, ...]
+    steps: tuple[StepSpec, ...]
+    sha256: str = ""
+
+    def step(self, step_id: str) -> StepSpec:
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise KeyError(step_id)
+
+    def signal(self, signal_id: str) -> SignalSpec:
+        for s in self.signals:
+            if s.id == signal_id:
+                return s
+        raise KeyError(signal_id)
+
+    def expand(self, text: str) -> str:
+        """Substitute ``{var}`` from ``[vars]`` (validated at load: every name is defined).
+
+        ``{{`` and ``}}`` stand for literal braces. Vars may reference earlier vars.
+        """
+        from cockpit.profile.vars import expand_vars
+
+        return expand_vars(text, self.vars)

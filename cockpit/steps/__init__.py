@@ -1,0 +1,1 @@
+"""Executors of the step kinds other than ``ssh`` (which is the runner's)."""
