@@ -33,6 +33,11 @@ View = Literal["bars", "line", "history", "value"]
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
+def _empty_map() -> Mapping[str, object]:
+    # default_factory: Python 3.11's mappingproxy is unhashable, so dataclasses refuse it as a default
+    return MappingProxyType({})
+
+
 def doc(text: str, **extra: object) -> dict[str, object]:
     """Field metadata: ``doc`` text plus loader hints (``parse``, ``toml``, ``secret``)."""
     return {"doc": text, **extra}
@@ -57,7 +62,7 @@ class CockpitSettings:
         default=False, metadata=doc("Force read-only (observer) mode for everyone using this profile.")
     )
     keys: Mapping[str, str] = field(
-        default=_EMPTY,
+        default_factory=_empty_map,
         metadata=doc(
             "Rebinding of the app's own keys, e.g. `{ start_rollback = \"R\", quit = \"ctrl+q\" }`. "
             "Step keys are set on each step."
@@ -99,7 +104,7 @@ class SourceSpec:
         metadata=doc("prometheus: base URL of the server; http: the URL probed. May hold `${env:…}`."),
     )
     headers: Mapping[str, str] = field(
-        default=_EMPTY,
+        default_factory=_empty_map,
         metadata=doc("Extra HTTP headers, e.g. `{ Authorization = \"Bearer ${env:PROM_TOKEN}\" }`."),
     )
     ca_bundle: str | None = field(
@@ -152,7 +157,7 @@ class SignalSpec:
         default="value", metadata=doc("Panel kind: `bars`, `line` (sparkline), `history` (cells), `value`.")
     )
     expected_workers: Mapping[str, int] = field(
-        default=MappingProxyType({}),
+        default_factory=_empty_map,
         metadata=doc("bars: expected worker scale per series (as documented in `horizon.php`)."),
     )
     workers_signal: str | None = field(
@@ -163,7 +168,7 @@ class SignalSpec:
 
 @dataclass(frozen=True)
 class CheckSpec:
-    id: str = field(metadata=doc("Unique check id; default: the signal id."))
+    id: str = field(metadata=doc("Unique check id; default: the signal id.", default_from="signal"))
     signal: str = field(metadata=doc("The signal whose every series must hold the condition."))
     condition: Condition = field(
         metadata=doc("`< 100`, `<= 0.001`, `== 200`, `!= 0`, `>= 1`, `> 0`.", parse="condition")
@@ -195,8 +200,11 @@ class SlackSpec:
     webhook: str = field(metadata=doc("Incoming webhook URL; use `${env:NAME}`.", secret=True))
     text: str = field(metadata=doc("Message text; `{placeholders}` from the incident facts."))
     dashboards: Mapping[str, str] = field(
-        default=MappingProxyType({}),
-        metadata=doc("Dashboard links by title; `{from}`/`{to}` become the incident window (ms epoch)."),
+        default_factory=_empty_map,
+        metadata=doc(
+            "Dashboard links by title; `{from}`/`{to}` become the incident window (ms epoch), "
+            "`{from_iso}`/`{to_iso}` (ISO 8601 UTC) and `{from_s}`/`{to_s}` (epoch seconds) too."
+        ),
     )
 
 
@@ -212,6 +220,9 @@ class EmailSpec:
     username: str | None = field(default=None, metadata=doc("SMTP user; `${env:…}` allowed."))
     password: str | None = field(default=None, metadata=doc("SMTP password; use `${env:…}`.", secret=True))
     outbox: str | None = field(default=None, metadata=doc("Write the rendered email here instead of sending."))
+    ca_bundle: str | None = field(
+        default=None, metadata=doc("CA bundle for the STARTTLS certificate, relative to the profile (TLS is always verified).")
+    )
 
 
 @dataclass(frozen=True)
@@ -225,6 +236,9 @@ class JiraSpec:
     template: str | None = field(default=None, metadata=doc("Comment template file, relative to the profile."))
     report: bool = field(default=False, metadata=doc("Post the incident timeline (`cockpit report`) as the comment."))
     attachments: str | None = field(default=None, metadata=doc("Glob of files to attach, relative to the profile."))
+    ca_bundle: str | None = field(
+        default=None, metadata=doc("CA bundle for Jira's TLS certificate, relative to the profile (TLS is always verified).")
+    )
 
 
 @dataclass(frozen=True)
@@ -276,16 +290,30 @@ class StepSpec:
 class Profile:
     """A loaded, validated profile. ``path`` is the file it came from."""
 
-    path: str
-    cockpit: CockpitSettings
-    ssh: SshSettings
-    hosts: Mapping[str, tuple[str, ...]]
-    vars: Mapping[str, str]
-    sources: Mapping[str, SourceSpec]
-    signals: tuple[SignalSpec, ...]
-    checks: tuple[CheckSpec, ...]
-    steps: tuple[StepSpec, ...]
-    sha256: str = ""
+    # ``toml`` names the key; ``optional=True``: an absent table means empty (or all defaults).
+    path: str = field(metadata=doc("The profile file (absolute).", toml=None))
+    cockpit: CockpitSettings = field(metadata=doc("Name, environment, RTO clock, refresh and the app's keys."))
+    ssh: SshSettings = field(metadata=doc("How hosts are reached. Host keys are always verified.", optional=True))
+    hosts: Mapping[str, tuple[str, ...]] = field(
+        metadata=doc("Host groups: `name = [\"host\", ...]`; a single string is a group of one host.",
+                     optional=True)
+    )
+    vars: Mapping[str, str] = field(
+        metadata=doc("`{name}` substitutions for commands; vars may use vars.", optional=True)
+    )
+    sources: Mapping[str, SourceSpec] = field(
+        metadata=doc("Where signals come from; NAME is the source's id.", optional=True)
+    )
+    signals: tuple[SignalSpec, ...] = field(
+        metadata=doc("Live values drawn as panels.", toml="signal", optional=True)
+    )
+    checks: tuple[CheckSpec, ...] = field(
+        metadata=doc("Validation checks: a condition every series of a signal must hold.", toml="check", optional=True)
+    )
+    steps: tuple[StepSpec, ...] = field(
+        metadata=doc("The runbook's steps, in the order they are shown.", toml="step", optional=True)
+    )
+    sha256: str = field(default="", metadata=doc("sha256 of the profile file's bytes.", toml=None))
 
     def step(self, step_id: str) -> StepSpec:
         for s in self.steps:

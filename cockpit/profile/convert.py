@@ -1,0 +1,257 @@
+"""Schema-driven conversion of parsed TOML into the frozen dataclasses of the model.
+
+Walks a value and a type annotation together (see `cockpit.profile.schema`):
+tables become dataclasses, arrays become tuples, tables of values become
+read-only mappings, durations and conditions are parsed. Every problem is
+reported with the path of the offending key, and conversion goes on so one
+run reports everything it can.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Literal, get_args, get_origin
+
+from cockpit.conditions import Condition, ConditionError, parse_condition
+from cockpit.durations import DurationError, parse_duration
+from cockpit.profile.positions import Path, line_of
+from cockpit.profile.problems import Problem, Severity
+from cockpit.profile.schema import (
+    FieldInfo,
+    describe,
+    fields_of,
+    is_profile_dataclass,
+    strip_optional,
+    toml_keys,
+)
+
+INVALID: Any = type("Invalid", (), {"__repr__": lambda self: "INVALID"})()
+_ELEMENT_NAMES = {"step": "step", "signal": "signal", "check": "check"}
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """`` (did you mean "x"?)`` when a choice is close to ``word``, else an empty string."""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def show(value: Any, secret: bool = False) -> str:
+    """A value as written in TOML, shortened; a secret field's value is never shown."""
+    if secret:
+        return "(value hidden)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        text = value if len(value) <= 60 else value[:57] + "..."
+        return '"' + text.replace('"', '\\"') + '"'
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return str(value)
+
+
+class Reporter:
+    """Collects problems, turning key paths into line numbers and readable names."""
+
+    def __init__(self, raw: Mapping[str, Any], lines: dict[Path, int]) -> None:
+        self.raw = raw
+        self.lines = lines
+        self.problems: list[Problem] = []
+
+    def add(self, path: Path, message: str, severity: Severity = "error", at: Path | None = None) -> None:
+        where = self.name(path)
+        text = f"{where}: {message}" if where else message
+        self.problems.append(Problem(line_of(self.lines, at if at is not None else path), text, severity))
+
+    def error(self, path: Path, message: str, at: Path | None = None) -> None:
+        self.add(path, message, "error", at)
+
+    def warning(self, path: Path, message: str, at: Path | None = None) -> None:
+        self.add(path, message, "warning", at)
+
+    def element_name(self, kind: str, index: int) -> str:
+        """``step "pause-horizon"`` (or ``step #3`` when it has no usable id)."""
+        items = self.raw.get(kind)
+        item = items[index] if isinstance(items, list) and index < len(items) else None
+        ident = None
+        if isinstance(item, dict):
+            ident = item.get("id")
+            if ident is None and kind == "check":
+                ident = item.get("signal")
+        return f'{kind} "{ident}"' if isinstance(ident, str) and ident else f"{kind} #{index + 1}"
+
+    def name(self, path: Path) -> str:
+        """``step "pause-horizon": verify.exit_status``, ``sources.prom.url``, ``hosts.web[1]``."""
+        head = ""
+        rest = path
+        if len(path) >= 2 and path[0] in _ELEMENT_NAMES and isinstance(path[1], int):
+            head = self.element_name(str(path[0]), path[1])
+            rest = path[2:]
+        dotted = ""
+        for part in rest:
+            if isinstance(part, int):
+                dotted += f"[{part}]"
+            else:
+                dotted += ("." if dotted else "") + part
+        if head and dotted:
+            return f"{head}: {dotted}"
+        return head or dotted
+
+
+class Converter:
+    """Converts parsed TOML into model objects; remembers where each object came from."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self.report = reporter
+        self.origins: dict[int, Path] = {}
+
+    def path_of(self, obj: object) -> Path:
+        return self.origins.get(id(obj), ())
+
+    def value(self, value: Any, tp: Any, path: Path, info: FieldInfo | None = None) -> Any:
+        """``value`` converted to ``tp``, or INVALID after reporting why."""
+        tp, _ = strip_optional(tp)
+        parse = info.parse if info else None
+        secret = bool(info and info.secret)
+        if parse == "duration":
+            return self._parsed(value, path, parse_duration, DurationError, secret)
+        if parse == "condition" or tp is Condition:
+            return self._parsed(value, path, parse_condition, ConditionError, secret)
+        origin = get_origin(tp)
+        if origin is Literal:
+            choices = [str(a) for a in get_args(tp)]
+            if isinstance(value, str) and value in choices:
+                return value
+            listed = ", ".join(f'"{c}"' for c in choices)
+            hint = did_you_mean(value, choices) if isinstance(value, str) else ""
+            self.report.error(path, f"{show(value, secret)} is not one of {listed}{hint}")
+            return INVALID
+        if origin is tuple:
+            return self._tuple(value, get_args(tp)[0], path)
+        if origin is Mapping or origin is dict:
+            return self._mapping(value, get_args(tp)[1], path)
+        if is_profile_dataclass(tp):
+            if not isinstance(value, dict):
+                self.report.error(path, f"expected a table, got {show(value, secret)}")
+                return INVALID
+            return self.dataclass(tp, value, path)
+        return self._scalar(value, tp, path, secret)
+
+    def _parsed(self, value: Any, path: Path, parse: Any, error: type[Exception], secret: bool) -> Any:
+        if not isinstance(value, str):
+            what = (
+                'a duration string like "30s" or "15m"'
+                if parse is parse_duration
+                else 'a condition like "< 100"'
+            )
+            self.report.error(path, f"expected {what}, got {show(value, secret)}")
+            return INVALID
+        try:
+            return parse(value)
+        except error as e:
+            self.report.error(path, "(value hidden)" if secret else str(e))
+            return INVALID
+
+    def _scalar(self, value: Any, tp: Any, path: Path, secret: bool) -> Any:
+        ok = {
+            str: isinstance(value, str),
+            bool: isinstance(value, bool),
+            int: isinstance(value, int) and not isinstance(value, bool),
+            float: isinstance(value, int | float) and not isinstance(value, bool),
+        }.get(tp)
+        if ok is None:
+            raise TypeError(f"profile model: unsupported field type {tp!r}")
+        if not ok:
+            self.report.error(path, f"expected {_article(describe(tp))}, got {show(value, secret)}")
+            return INVALID
+        return float(value) if tp is float else value
+
+    def _tuple(self, value: Any, item_tp: Any, path: Path) -> Any:
+        if isinstance(value, str) and item_tp is str:
+            return (value,)  # a single string is a one-element list
+        if not isinstance(value, list):
+            hint = ""
+            if isinstance(value, dict) and is_profile_dataclass(item_tp) and path:
+                hint = f" (write [[{path[-1]}]] for each entry, not [{path[-1]}])"
+            self.report.error(
+                path, f"expected {_article(describe(tuple[item_tp, ...]))}, got {show(value)}{hint}"
+            )
+            return INVALID
+        items = [self.value(v, item_tp, (*path, i)) for i, v in enumerate(value)]
+        return tuple(v for v in items if v is not INVALID)
+
+    def _mapping(self, value: Any, item_tp: Any, path: Path) -> Any:
+        if not isinstance(value, dict):
+            self.report.error(path, f"expected a table, got {show(value)}")
+            return INVALID
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if is_profile_dataclass(item_tp) and isinstance(v, dict):
+                conv = self.dataclass(item_tp, v, (*path, k), injected={"id": k})
+            else:
+                conv = self.value(v, item_tp, (*path, k))
+            if conv is not INVALID:
+                out[k] = conv
+        return MappingProxyType(out)
+
+    def dataclass(
+        self, cls: type, table: Mapping[str, Any], path: Path, injected: Mapping[str, Any] | None = None
+    ) -> Any:
+        """A table as ``cls``; INVALID when a required key is missing or any value is wrong."""
+        kwargs, ok = self.fields(cls, table, path, injected)
+        if not ok:
+            return INVALID
+        obj = cls(**kwargs)
+        self.origins[id(obj)] = path
+        return obj
+
+    def fields(
+        self, cls: type, table: Mapping[str, Any], path: Path, injected: Mapping[str, Any] | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """The converted fields of ``table`` (those that converted) and whether all of them did."""
+        keys = toml_keys(cls)
+        ok = True
+        for k in table:
+            if k not in keys:
+                hint = did_you_mean(k, list(keys)) or f" (expected one of: {', '.join(keys)})"
+                self.report.error(path, f'unknown key "{k}"{hint}', at=(*path, k))
+                ok = False
+        kwargs: dict[str, Any] = {}
+        for f in fields_of(cls):
+            if f.key is None:
+                if injected and f.name in injected:
+                    kwargs[f.name] = injected[f.name]
+                continue
+            if f.key in table:
+                conv = self.value(table[f.key], f.type, (*path, f.key), f)
+                if conv is INVALID:
+                    ok = False
+                else:
+                    kwargs[f.name] = conv
+            elif f.default_from is not None:
+                src = table.get(f.default_from)
+                if isinstance(src, str):
+                    kwargs[f.name] = src
+            elif f.optional_table:
+                kwargs[f.name] = self.value({} if _is_table_type(f.type) else [], f.type, (*path, f.key), f)
+            elif f.required:
+                if is_profile_dataclass(strip_optional(f.type)[0]):
+                    self.report.error(path, f"missing required table [{'.'.join(map(str, (*path, f.key)))}]")
+                else:
+                    self.report.error(path, f'missing required key "{f.key}" ({describe(f.type, f.parse)})')
+                ok = False
+        return kwargs, ok
+
+
+def _is_table_type(tp: Any) -> bool:
+    tp, _ = strip_optional(tp)
+    return get_origin(tp) in (Mapping, dict) or is_profile_dataclass(tp)
+
+
+def _article(word: str) -> str:
+    if word.startswith(("list", "table", "one of", "duration", "condition")):
+        return word if word.startswith("one of") else f"a {word}"
+    return ("an " if word[0] in "aeiou" else "a ") + word

@@ -1,0 +1,158 @@
+"""The key reference of docs/profile.md, generated from the model's metadata.
+
+``python -m cockpit.profile.docgen`` rewrites the part of docs/profile.md
+between the markers; ``--check`` exits 1 when it is out of date (the tests
+run it, so a field added to model.py without regenerating the doc fails).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import MISSING
+from pathlib import Path
+from typing import get_args, get_origin
+
+from cockpit.profile.model import Profile
+from cockpit.profile.schema import FieldInfo, describe, fields_of, is_profile_dataclass, strip_optional
+
+BEGIN = "<!-- BEGIN GENERATED KEY REFERENCE (python -m cockpit.profile.docgen) -->"
+END = "<!-- END GENERATED KEY REFERENCE -->"
+DOC = Path(__file__).resolve().parent.parent.parent / "docs" / "profile.md"
+
+
+def _duration(seconds: float) -> str:
+    out, rest = "", seconds
+    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
+        n, rest = divmod(rest, size)
+        if n:
+            out += f"{int(n)}{unit}"
+    if rest:
+        out += f"{round(rest * 1000)}ms"
+    return f'`"{out}"`'
+
+
+def _default(f: FieldInfo) -> str:
+    if f.default_from:
+        return f"the `{f.default_from}`"
+    if f.default is MISSING:
+        return "empty" if f.optional_table else "**required**"
+    v = f.default
+    if v is None:
+        return "unset"
+    if f.parse == "duration":
+        return _duration(float(v))
+    if isinstance(v, bool):
+        return f"`{'true' if v else 'false'}`"
+    if isinstance(v, str):
+        return f'`"{v}"`' if v else '`""`'
+    if isinstance(v, tuple):
+        return "`[]`" if not v else f"`{list(v)}`"
+    if isinstance(v, Mapping):
+        return "`{}`" if not v else f"`{dict(v)}`"
+    if is_profile_dataclass(type(v)):
+        return "all defaults"
+    return f"`{v}`"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(cls: type) -> list[str]:
+    rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    for f in fields_of(cls):
+        if f.key is None:
+            continue
+        kind = describe(f.type, f.parse)
+        if f.secret:
+            kind += " (secret: `${env:…}`)"
+        rows.append(f"| `{f.key}` | {_cell(kind)} | {_cell(_default(f))} | {_cell(f.doc)} |")
+    return rows
+
+
+def _sections() -> Iterator[tuple[str, type, str]]:
+    """(heading, dataclass, intro) for every table of the format, in file order."""
+    for f in fields_of(Profile):
+        if f.key is None:
+            continue
+        tp, _ = strip_optional(f.type)
+        origin = get_origin(tp)
+        if is_profile_dataclass(tp):
+            yield f"[{f.key}]", tp, f.doc
+        elif origin is tuple and is_profile_dataclass(get_args(tp)[0]):
+            cls = get_args(tp)[0]
+            yield f"[[{f.key}]]", cls, f.doc
+            for sub in fields_of(cls):
+                stp, _ = strip_optional(sub.type)
+                if is_profile_dataclass(stp):
+                    yield f"[{f.key}.{sub.key}]", stp, sub.doc
+        elif origin is not None and get_args(tp) and is_profile_dataclass(get_args(tp)[-1]):
+            yield f"[{f.key}.NAME]", get_args(tp)[-1], f.doc
+
+
+def _plain_tables() -> list[str]:
+    out = []
+    for f in fields_of(Profile):
+        tp, _ = strip_optional(f.type)
+        if f.key is None or is_profile_dataclass(tp):
+            continue
+        args = get_args(tp)
+        if get_origin(tp) is tuple or (args and is_profile_dataclass(args[-1])):
+            continue
+        out.append(f"- `[{f.key}]`: {describe(tp)}. {f.doc}")
+    return out
+
+
+def generate() -> str:
+    """The generated Markdown (between the markers)."""
+    lines: list[str] = ["", "Tables whose keys are names you choose:", "", *_plain_tables(), ""]
+    for heading, cls, intro in _sections():
+        lines += [f"### `{heading}`", "", intro, "", *_table(cls), ""]
+    return "\n".join(lines)
+
+
+KEYS_BEGIN = "<!-- BEGIN GENERATED APP KEYS -->"
+KEYS_END = "<!-- END GENERATED APP KEYS -->"
+
+
+def generate_keys() -> str:
+    """The app's own keys, from `cockpit.profile.keys.APP_KEYS`."""
+    from cockpit.profile.keys import APP_KEYS
+
+    rows = ["| action | key |", "|---|---|"]
+    rows += [f"| `{action}` | `{key}` |" for action, key in APP_KEYS.items()]
+    return "\n".join(rows)
+
+
+def _replace(doc: str, begin: str, end: str, body: str) -> str:
+    head, sep, rest = doc.partition(begin)
+    if not sep:
+        raise ValueError(f"{DOC}: marker {begin!r} missing")
+    _, sep2, tail = rest.partition(end)
+    if not sep2:
+        raise ValueError(f"{DOC}: marker {end!r} missing")
+    return f"{head}{begin}\n{body}\n{end}{tail}"
+
+
+def render(doc: str) -> str:
+    """``doc`` with its generated parts replaced."""
+    doc = _replace(doc, KEYS_BEGIN, KEYS_END, generate_keys())
+    return _replace(doc, BEGIN, END, generate())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    current = DOC.read_text(encoding="utf-8")
+    wanted = render(current)
+    if "--check" in args:
+        if current != wanted:
+            print(f"{DOC} is out of date: run python -m cockpit.profile.docgen", file=sys.stderr)
+            return 1
+        return 0
+    DOC.write_text(wanted, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
