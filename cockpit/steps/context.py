@@ -56,4 +56,5 @@ class StepContext:
     facts: IncidentFacts
     redact: Callable[[str], str] = field(default=_identity)
     journal_path: str | None = None
+    note: str | None = None  # manual steps: the note typed when the step was ticked
 
