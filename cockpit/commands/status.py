@@ -1,0 +1,152 @@
+"""``cockpit status --profile P [--json]``: sample every signal once, evaluate every check.
+
+Exit 0 when every check is ok, 1 when any is not, 2 for a bad profile.
+Deadlines are not running (no rollback is started by a status query). A check
+needing N consecutive passes gets up to N samples of its signal, one polling
+interval apart, as long as they keep passing: "twice consecutively" means two
+samples, not one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import sys
+import time
+from typing import Any, TextIO
+
+from cockpit.checks import CheckEngine, CheckState, fmt_value, fmt_values
+from cockpit.poller import Poller, interval_of
+from cockpit.profile.load import ProfileError, load_profile
+from cockpit.profile.locate import ProfileNotFound, locate_profile
+from cockpit.profile.model import Profile
+from cockpit.secrets import redact, secret_values
+from cockpit.series import SeriesStore, SignalView, clock
+
+MAX_ROUNDS = 5  # cap on the samples taken for `consecutive`
+
+SYMBOLS = {"ok": "✔", "failing": "✘", "missed": "✘", "unknown": "?", "pending": "…"}
+COLOURS = {"ok": "32", "failing": "31", "missed": "31", "unknown": "33", "pending": "36"}
+
+
+def use_colour(stream: TextIO) -> bool:
+    return "NO_COLOR" not in os.environ and stream.isatty()
+
+
+async def collect(profile: Profile) -> tuple[SeriesStore, CheckEngine]:
+    """Sample, then re-sample signals whose checks are passing but need more consecutive passes."""
+    store = SeriesStore(profile)
+    engine = CheckEngine(profile, time.time())
+    poller = Poller(profile, store)
+    try:
+        wanted: set[str] | None = None
+        for _ in range(MAX_ROUNDS):
+            await poller.sample_once(wanted)
+            engine.evaluate(store, time.time(), None)
+            wanted = {s.signal_id for s in engine.states() if s.status == "pending" and s.passes > 0}
+            if not wanted:
+                break
+            wait = min(
+                interval_of(profile, profile.sources[profile.signal(sid).source]) for sid in wanted
+            )
+            await asyncio.sleep(wait)  # the polling interval between consecutive samples
+    finally:
+        await poller.stop()
+    return store, engine
+
+
+def _json_number(v: float) -> float | str:
+    return v if math.isfinite(v) else fmt_value(v)
+
+
+def as_json(profile: Profile, store: SeriesStore, states: list[CheckState], now: float) -> dict[str, Any]:
+    signals = []
+    for sig in profile.signals:
+        v = store.view(sig.id, now)
+        signals.append({
+            "id": sig.id,
+            "title": sig.title,
+            "source": sig.source,
+            "values": {k: _json_number(x) for k, x in v.latest().items()} if v.last_ok else {},
+            "ok": v.stale_since is None and v.last_ok is not None,
+            "error": v.stale_reason,
+            "ts": v.last_ok,
+        })
+    checks = [
+        {
+            "id": s.check_id,
+            "title": s.title,
+            "signal": s.signal_id,
+            "status": s.status,
+            "reason": s.reason,
+            "values": {k: _json_number(x) for k, x in s.values.items()},
+            "passes": s.passes,
+            "needed": s.needed,
+            "since": s.since,
+        }
+        for s in states
+    ]
+    return {
+        "profile": profile.cockpit.name,
+        "environment": profile.cockpit.environment,
+        "ts": now,
+        "ok": all(s.status == "ok" for s in states),
+        "signals": signals,
+        "checks": checks,
+    }
+
+
+def _signal_line(profile: Profile, view: SignalView, sig_id: str) -> tuple[str, str]:
+    sig = profile.signal(sig_id)
+    unit = f" {sig.unit}" if sig.unit else ""
+    if view.stale_since is not None:
+        shown = f"stale since {clock(view.stale_since)}: {view.stale_reason}"
+    elif view.last_ok is None:
+        shown = "no sample"
+    elif not view.current:
+        shown = "(no series)"
+    else:
+        shown = fmt_values({k: v * sig.scale for k, v in view.current.items()}, limit=8) + unit
+    return f"{sig.id} ({sig.source})", shown
+
+
+def as_table(profile: Profile, store: SeriesStore, states: list[CheckState], now: float, colour: bool) -> str:
+    def paint(code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if colour else text
+
+    out = [f"{profile.cockpit.name} ({profile.cockpit.environment}) at {clock(now)}", "", "Signals"]
+    rows = [_signal_line(profile, store.view(s.id, now), s.id) for s in profile.signals]
+    width = max((len(a) for a, _ in rows), default=0)
+    out += [f"  {a.ljust(width)}  {b}" for a, b in rows] or ["  (none)"]
+    out += ["", "Checks"]
+    for s in states:
+        sym = paint(COLOURS[s.status], SYMBOLS[s.status])
+        out.append(f"  {sym} {s.title}  [{paint(COLOURS[s.status], s.status)}] {s.reason}")
+    if not states:
+        out.append("  (none)")
+    return "\n".join(out)
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        profile = load_profile(locate_profile(args.profile))
+    except ProfileNotFound as e:
+        print(f"cockpit status: {e}", file=sys.stderr)
+        return 2
+    except ProfileError as e:
+        print(e.format(), file=sys.stderr)
+        return 2
+    store, engine = asyncio.run(collect(profile))
+    now = time.time()
+    states = engine.states()
+    if args.json:
+        text = json.dumps(as_json(profile, store, states, now), indent=2, ensure_ascii=False)
+    else:
+        text = as_table(profile, store, states, now, use_colour(sys.stdout))
+    # belt and braces: sources already word their errors without secrets
+    refs = [t for src in profile.sources.values() for t in (src.url or "", *src.headers.values())]
+    print(redact(text, secret_values(refs)))
+    return 0 if all(s.status == "ok" for s in states) else 1

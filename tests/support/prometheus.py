@@ -1,0 +1,144 @@
+"""A real Prometheus (Debian's /usr/bin/prometheus) on loopback, scraping test exporters every second.
+
+Start it once per module or session: it takes about a second to become ready.
+
+    with running_prometheus(tmp, [f"127.0.0.1:{exporter.port}"]) as prom:
+        prom.url                       # http://127.0.0.1:PORT
+        prom.wait_for('up == 1')       # poll until a query has a result
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.support.sshd import free_port
+
+PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
+
+
+@dataclass
+class TestPrometheus:
+    workdir: Path
+    targets: Sequence[str]
+    rules: str | None = None  # a rules file's YAML (e.g. the `http_5xx_rate` recording rule)
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    __test__ = False
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "prometheus.log"
+
+    def start(self) -> TestPrometheus:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        cfg = self.workdir / "prometheus.yml"
+        rule_files = ""
+        if self.rules:
+            (self.workdir / "rules.yml").write_text(self.rules)
+            rule_files = f"rule_files: [{json.dumps(str(self.workdir / 'rules.yml'))}]\n"
+        cfg.write_text(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n  evaluation_interval: 1s\n"
+            f"{rule_files}"
+            "scrape_configs:\n  - job_name: exporter\n    static_configs:\n"
+            f"      - targets: {json.dumps(list(self.targets))}\n"
+        )
+        self.port = self.port or free_port()
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    PROMETHEUS,
+                    f"--config.file={cfg}",
+                    f"--storage.tsdb.path={self.workdir / 'tsdb'}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    "--storage.tsdb.retention.time=1h",
+                    "--log.level=warn",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+        try:
+            self.wait_ready()
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def _get(self, path: str, timeout: float = 2.0) -> tuple[int, bytes]:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=timeout) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def wait_ready(self, deadline_s: float = 20.0) -> None:
+        end = time.monotonic() + deadline_s
+        while time.monotonic() < end:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"prometheus exited: {self.log.read_text()[-2000:]}")
+            try:
+                if self._get("/-/ready", 0.5)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise TimeoutError(f"prometheus not ready after {deadline_s}s: {self.log.read_text()[-2000:]}")
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        status, body = self._get("/api/v1/query?" + urllib.parse.urlencode({"query": promql}))
+        doc = json.loads(body)
+        if status != 200:
+            raise RuntimeError(f"{doc.get('errorType')}: {doc.get('error')}")
+        return list(doc["data"]["result"])
+
+    def wait_for(self, promql: str, deadline_s: float = 15.0) -> list[dict[str, Any]]:
+        """Poll until ``promql`` returns at least one series; return them."""
+        end = time.monotonic() + deadline_s
+        while True:
+            result = self.query(promql)
+            if result:
+                return result
+            if time.monotonic() > end:
+                raise TimeoutError(f"no result for {promql!r} after {deadline_s}s")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        self.proc = None
+
+
+@contextlib.contextmanager
+def running_prometheus(
+    workdir: Path, targets: Sequence[str], rules: str | None = None
+) -> Iterator[TestPrometheus]:
+    prom = TestPrometheus(workdir, list(targets), rules).start()
+    try:
+        yield prom
+    finally:
+        prom.stop()
