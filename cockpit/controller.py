@@ -1,0 +1,529 @@
+"""The controller: the one object the TUI and the headless commands hold.
+
+It wires the parts: the driver lock, the journal (open or resume), the guard,
+the executors (the runner for ssh steps, `cockpit.steps` for the others), the
+poller, the series store and the check engine. Every action goes
+guard -> journal -> execute -> journal, and listeners hear about it only
+after the journal has it on disk.
+
+A read-only controller (flag or profile) never takes the lock, never writes
+the journal and never creates an SSH pool: it follows the driver's journal
+(`JournalFollower`) to show the same session. A driver that finds the lock
+held behaves the same way, and the guard names the holder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from cockpit.guard import Decision, Guard
+from cockpit.journal import Journal, find_open_session, read_journal, redactor_for, session_start_fields
+from cockpit.lock import DriverLock, LockHeld, LockHolder, read_holder
+from cockpit.profile.model import Profile, StepSpec
+from cockpit.results import HostResult, OutputLine, StepResult
+from cockpit.session import JournalFollower, Session
+from cockpit.state import whoami
+from cockpit.steps.context import IncidentFacts, StepContext
+
+TAIL_LINES = 20
+STOP_GRACE = 15.0   # seconds stop() waits for cancelled steps to journal their ends
+Listener = Callable[..., None]
+
+
+@dataclass
+class RunningStep:
+    step_id: str
+    started: float
+    hosts: tuple[str, ...]
+    done: dict[str, HostResult] = field(default_factory=dict)
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        """(hosts done, hosts total)."""
+        return len(self.done), len(self.hosts)
+
+
+class Controller:
+    def __init__(self, profile: Profile, *, read_only: bool = False,
+                 now: Callable[[], float] = time.time) -> None:
+        self.profile = profile
+        self.read_only = bool(read_only or profile.cockpit.read_only)
+        self.now = now
+        self.redact = redactor_for(profile)
+        self.session = Session()
+        self.journal: Journal | None = None
+        self.lock = DriverLock.for_profile(profile)
+        self.lock_error: LockHeld | None = None
+        self.notices: list[str] = []          # things to tell the user once (stale lock, resume)
+        self.running: dict[str, RunningStep] = {}
+        self.pool: Any = None                  # SshPool, created for a driver only
+        self.runner: Any = None
+        self.poller: Any = None
+        self.store: Any = None
+        self.checks: Any = None
+        self._tasks: dict[str, asyncio.Task[StepResult]] = {}
+        self._ended: dict[str, asyncio.Event] = {}     # set once a fired step's end is journalled
+        self._background: list[asyncio.Task[Any]] = []
+        self._listeners: dict[str, list[Listener]] = {
+            k: [] for k in ("output", "step", "series", "checks", "connection", "journal")}
+        self._me = whoami()
+        self._init_monitoring()
+
+    # -- listeners -------------------------------------------------------------------------
+    def _add(self, kind: str, fn: Listener) -> Callable[[], None]:
+        self._listeners[kind].append(fn)
+        return lambda: self._listeners[kind].remove(fn) if fn in self._listeners[kind] else None
+
+    def on_output(self, fn: Callable[[OutputLine], None]) -> Callable[[], None]:
+        return self._add("output", fn)
+
+    def on_step(self, fn: Callable[[str, StepResult | None], None]) -> Callable[[], None]:
+        """Called with (step id, None) when a step starts or progresses, (step id, result) when it ends."""
+        return self._add("step", fn)
+
+    def on_series(self, fn: Callable[[], None]) -> Callable[[], None]:
+        return self._add("series", fn)
+
+    def on_checks(self, fn: Callable[[list[Any]], None]) -> Callable[[], None]:
+        """Called with the list of (new, previous) CheckState transitions."""
+        return self._add("checks", fn)
+
+    def on_connection(self, fn: Callable[[str, str, str], None]) -> Callable[[], None]:
+        return self._add("connection", fn)
+
+    def on_journal(self, fn: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+        """Every journal entry, written by us or (read-only) followed from the driver's file."""
+        return self._add("journal", fn)
+
+    def _emit(self, kind: str, *args: Any) -> None:
+        for fn in list(self._listeners[kind]):
+            fn(*args)
+
+    # -- what the TUI draws ----------------------------------------------------------------
+    @property
+    def is_driver(self) -> bool:
+        return not self.read_only and self.lock.held
+
+    @property
+    def lock_holder(self) -> LockHolder | None:
+        """Who drives this profile on this machine (ourselves included), None when nobody."""
+        return self.lock.holder if self.lock.held else read_holder(self.lock.path)
+
+    @property
+    def driver(self) -> str | None:
+        """``user@host`` of the driver."""
+        if self.is_driver:
+            return f"{self._me[0]}@{self._me[1]}"
+        holder = self.lock_holder
+        if holder is not None:
+            return holder.who
+        return self.session.driver if self.session.driving else None
+
+    def rto_elapsed(self) -> float | None:
+        return self.session.rto_elapsed(self.now())
+
+    def step_state(self, step_id: str) -> str:
+        return "running" if step_id in self.running else self.session.state_of(step_id)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self, connect: bool = True, poll: bool = True) -> None:
+        """Return fast: the network (SSH connects, polling) happens in background tasks."""
+        if not self.read_only:
+            try:
+                self.lock.acquire(self.now())
+            except LockHeld as e:
+                self.lock_error = e
+                self.notices.append(f"not the driver: {e}; this cockpit is read-only")
+            else:
+                if self.lock.stale is not None:
+                    self.notices.append(
+                        f"took over a stale driver lock from {self.lock.stale.describe()} "
+                        "(that cockpit is no longer running)")
+                try:
+                    self._open_journal()
+                except OSError:
+                    self.lock.release()
+                    raise
+        if not self.is_driver:
+            self._background.append(asyncio.create_task(self._follow(), name="journal-follow"))
+        if self.is_driver and connect:
+            self._make_runner()
+            self._background.append(asyncio.create_task(self._connect(), name="ssh-connect"))
+        if poll:
+            self._make_poller()
+            if self.poller is not None:
+                await self.poller.start()
+
+    async def stop(self) -> None:
+        for step_id in list(self._tasks):
+            self.cancel(step_id)
+        if self._ended:   # let the fire() calls of those steps journal their ends
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STOP_GRACE):
+                    for event in list(self._ended.values()):
+                        await event.wait()
+        if self.poller is not None:
+            with contextlib.suppress(Exception):
+                await self.poller.stop()
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        self._background.clear()
+        if self.pool is not None:
+            with contextlib.suppress(Exception):
+                await self.pool.close()
+        if self.journal is not None and not self.journal.closed:
+            self.journal.append("session_end", user=self._me[0], host=self._me[1])
+            self.journal.close()
+        self.lock.release()
+
+    def _open_journal(self) -> None:
+        user, host = self._me
+        path = find_open_session(self.profile)
+        if path is not None:
+            self.journal, entries = Journal.resume(path, self.profile, self.redact, self.now)
+            self.session = Session.from_entries(entries)
+            self.journal.listeners.append(self._journalled)
+            interrupted = sorted(self.session.running)
+            self.journal.append("session_resume", **session_start_fields(self.profile, "driver", user, host))
+            for step_id in interrupted:
+                self.journal.append(
+                    "step_end", step=step_id, state="cancelled", hosts=[],
+                    reason="interrupted: the cockpit running it stopped before it finished; "
+                           "check the hosts before firing it again")
+            self.notices.append(f"resumed session {self.journal.session} ({path})")
+        else:
+            self.journal = Journal.create(self.profile, self.redact, self.now)
+            self.journal.listeners.append(self._journalled)
+            self.journal.append("session_start", **session_start_fields(self.profile, "driver", user, host))
+
+    def _journalled(self, entry: dict[str, Any]) -> None:
+        self.session.apply(entry)
+        self._emit("journal", entry)
+
+    def _append(self, type_: str, **data: Any) -> dict[str, Any] | None:
+        """Journal an entry when we are the driver (observers never write)."""
+        if self.journal is None or self.journal.closed:
+            return None
+        return self.journal.append(type_, **data)
+
+    async def _follow(self, interval: float = 0.25) -> None:
+        """Observers: replay the driver's open journal, then apply what it appends."""
+        follower: JournalFollower | None = None
+        idle = 0
+        while True:
+            finished = follower is not None and not self.session.driving and not self.session.rollback_running
+            if follower is None or (finished and idle % 4 == 0):
+                path = find_open_session(self.profile)    # a new session once the followed one is over
+                if path is not None and (follower is None or path != follower.path):
+                    follower = JournalFollower(path)
+                    self.session = Session()
+            if follower is not None:
+                for entry in follower.poll():
+                    self.session.apply(entry)
+                    self._emit("journal", entry)
+            idle += 1
+            await asyncio.sleep(interval)
+
+    # -- SSH -------------------------------------------------------------------------------
+    def _make_runner(self) -> None:
+        if self.runner is not None:
+            return
+        if not self.is_driver:   # the guard refuses first; this is the belt to its braces
+            raise RuntimeError("only the driver runs remote commands")
+        from cockpit.runner import Runner
+        from cockpit.ssh.pool import SshPool
+
+        self.pool = SshPool(self.profile, on_event=self._connection_event)
+        self.runner = Runner(self.profile, self.pool)
+
+    async def _connect(self) -> None:
+        if not self.profile.hosts:
+            return
+        try:
+            await self.pool.connect_all()
+        except Exception as e:   # e.g. an unreadable ssh config: say so, steps will report it too
+            self._connection_event("*", "down", f"cannot connect: {e}")
+
+    def _connection_event(self, host: str, event: str, detail: str) -> None:
+        if event != "connecting":   # attempts are noise; outcomes are the record
+            self._append("connection", host=host, event=event, detail=detail)
+        self._emit("connection", host, event, detail)
+
+    # -- monitoring --------------------------------------------------------------------------
+    def _init_monitoring(self) -> None:
+        """Series store, check engine and poller, when those modules are installed."""
+        try:
+            from cockpit.series import SeriesStore
+        except ImportError:
+            return
+        self.store = SeriesStore(self.profile)
+        try:
+            from cockpit.checks import CheckEngine
+        except ImportError:
+            return
+        self.checks = CheckEngine(self.profile, self.now())
+
+    def _make_poller(self) -> None:
+        """The driver's ssh signals go through its runner (shared connections); observers sample alone."""
+        if self.poller is not None or self.store is None:
+            return
+        from cockpit.poller import Poller
+
+        self.poller = Poller(self.profile, self.store, command_sampler=self.runner,
+                             on_update=self.series_updated)
+
+    def series_updated(self, *_: Any) -> None:
+        """The poller recorded samples: evaluate the checks, journal transitions, tell listeners."""
+        self._emit("series")
+        if self.checks is None or self.store is None:
+            return
+        transitions = self.checks.evaluate(self.store, self.now(), self.session.rollback_started)
+        for new, old in transitions:
+            if old is None or old.status == new.status:
+                continue
+            self._append("check_transition", check=new.check_id, title=new.title,
+                         **{"from": old.status}, to=new.status, reason=new.reason,
+                         values=dict(new.values))
+        if transitions:
+            self._emit("checks", transitions)
+
+    # -- the guard -------------------------------------------------------------------------
+    def _guard(self) -> Guard:
+        holder = None
+        if self.lock_error is not None:
+            holder = str(self.lock_error)
+        elif not self.lock.held:
+            current = read_holder(self.lock.path)
+            holder = f"locked by {current.describe()}" if current else None
+        return Guard(self.profile.cockpit.environment, holder)
+
+    def decide(self, step_id: str, confirmation: str | None = None, yes: bool = False,
+               override: bool = False) -> Decision:
+        """What the guard says now (journals nothing: use it to ask what a step needs)."""
+        step = self.profile.step(step_id)
+        return self._guard().decide(step, session=self.session, read_only=self.read_only,
+                                    lock=_Held(self.is_driver and self.journal is not None),
+                                    confirmation=confirmation, yes=yes, override=override)
+
+    # -- actions -----------------------------------------------------------------------------
+    def start_rollback(self) -> bool:
+        """Start the RTO clock (driver only; one rollback per session: False when it has started already)."""
+        if not self.is_driver or self.session.rollback_started is not None:
+            return False
+        self._append("rollback_start", by=self.driver, rto_budget=self.profile.cockpit.rto)
+        return True
+
+    def end_rollback(self) -> bool:
+        if not self.is_driver or not self.session.rollback_running:
+            return False
+        elapsed = self.session.rto_elapsed(self.now())
+        self._append("rollback_end", by=self.driver, elapsed=elapsed, rto_budget=self.profile.cockpit.rto,
+                     within_rto=elapsed is not None and elapsed <= self.profile.cockpit.rto)
+        return True
+
+    def tick_manual(self, step_id: str, note: str = "", override: bool = False) -> Decision:
+        """Record a manual step as done (with the operator's note); the guard decides as for firing."""
+        step = self.profile.step(step_id)
+        decision = self.decide(step_id, confirmation=None, yes=True, override=override)
+        if decision.needs == "type":   # ticking is itself the confirmation of a manual step
+            decision = self.decide(step_id, confirmation=self.profile.cockpit.environment, yes=True,
+                                   override=override)
+        if not decision.allowed:
+            self._append("guard_refused", step=step.id, action="tick", reason=decision.reason,
+                         missing=list(decision.missing))
+            return decision
+        if decision.override:
+            self._append("guard_override", step=step.id, missing=list(decision.missing),
+                         reason=decision.reason, by=self.driver)
+        self._append("manual_tick", step=step.id, title=step.title, note=note, by=self.driver)
+        return decision
+
+    def _hosts_for(self, step: StepSpec, hosts: Sequence[str] | None) -> tuple[tuple[str, ...], str | None]:
+        if step.kind != "ssh":
+            return (), None
+        group = tuple(self.profile.hosts.get(step.hosts or "", ()))
+        if hosts:
+            unknown = [h for h in hosts if h not in group]
+            if unknown:
+                return (), (f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not in host group "
+                            f"{step.hosts!r} ({', '.join(group) or 'empty'})")
+            return tuple(hosts), None
+        return group, None   # `once`: the runner takes the first reachable of these
+
+    def facts(self) -> IncidentFacts:
+        s = self.session
+        checks: tuple[str, ...] = ()
+        if self.checks is not None:
+            checks = tuple(f"{c.title or c.check_id}: {c.status}" for c in self.checks.states())
+        return IncidentFacts(
+            profile=self.profile.cockpit.name, environment=self.profile.cockpit.environment,
+            driver=self.driver or "-", rollback_started=s.rollback_started, rollback_ended=s.rollback_ended,
+            rto_budget=self.profile.cockpit.rto, rto_elapsed=self.rto_elapsed(),
+            steps_done=tuple(sid for sid in (st.id for st in self.profile.steps) if sid in s.done),
+            checks=checks)
+
+    def _context(self, note: str | None = None) -> StepContext:
+        return StepContext(self.profile, self.facts(), self.redact,
+                           str(self.journal.path) if self.journal else None, note)
+
+    async def preview(self, step_id: str) -> str:
+        """What the step will do: the preview command's output (ssh) or the rendered message."""
+        step = self.profile.step(step_id)
+        if step.kind == "ssh":
+            return self.redact(await self._ssh_preview(step))
+        from cockpit import steps
+
+        return self.redact(await steps.preview(step, self._context()))
+
+    async def _ssh_preview(self, step: StepSpec) -> str:
+        group = ", ".join(self.profile.hosts.get(step.hosts or "", ())) or "(no hosts)"
+        where = {"once": f"ONE host, the first reachable of: {group}", "serial": f"one by one: {group}",
+                 "parallel": f"in parallel: {group}"}[step.run]
+        text = f"$ {self.profile.expand(step.command or '')}\non {where}"
+        if not step.preview:
+            return text
+        if not self.is_driver:
+            return text + "\n(the preview command runs only in the driver's cockpit)"
+        self._make_runner()
+        from cockpit.runner import RunnerError
+        from cockpit.ssh.errors import SshError
+
+        try:
+            shown = await self.runner.preview(step)
+        except (RunnerError, SshError) as e:
+            shown = f"cannot preview: {e}"
+        return f"{text}\n\npreview `{self.profile.expand(step.preview)}`:\n{shown}"
+
+    def _refused(self, step: StepSpec, reason: str, decision: Decision | None = None) -> StepResult:
+        now = self.now()
+        self._append("guard_refused", step=step.id, reason=reason,
+                     missing=list(decision.missing) if decision is not None else [])
+        result = StepResult(step.id, "refused", None, now, now, reason=reason)
+        self._emit("step", step.id, result)
+        return result
+
+    async def fire(self, step_id: str, *, confirmation: str | None = None, yes: bool = False,
+                   override: bool = False, hosts: Sequence[str] | None = None,
+                   note: str | None = None) -> StepResult:
+        """guard -> journal step_start -> execute -> journal step_end. Never raises for a refusal."""
+        step = self.profile.step(step_id)
+        decision = self.decide(step_id, confirmation, yes, override)
+        if not decision.allowed:
+            return self._refused(step, decision.reason, decision)
+        targets, problem = self._hosts_for(step, hosts)
+        if problem:
+            return self._refused(step, problem)
+        if decision.override:
+            self._append("guard_override", step=step.id, missing=list(decision.missing), reason=decision.reason,
+                         by=self.driver)
+        if step.starts_rollback:
+            self.start_rollback()
+        command = self.profile.expand(step.command) if step.command else None
+        started = self.now()
+        self._append("step_start", step=step.id, title=step.title, kind=step.kind, command=command,
+                     hosts=list(targets), confirm=step.confirm, override=decision.override, note=note,
+                     by=self.driver)
+        run = RunningStep(step.id, started, targets)
+        self.running[step.id] = run
+        ended = self._ended[step.id] = asyncio.Event()
+        self._emit("step", step.id, None)
+        task = asyncio.create_task(self._execute(step, run, targets, note), name=f"step-{step.id}")
+        self._tasks[step.id] = task
+        outer_cancelled = False
+        try:
+            result = await task
+        except asyncio.CancelledError as exc:
+            current = asyncio.current_task()
+            outer_cancelled = current is not None and current.cancelling() > 0
+            given = getattr(exc, "result", None)    # the runner's StepCancelled carries its result
+            if not task.done():
+                task.cancel()
+                try:
+                    given = await asyncio.shield(task)
+                except asyncio.CancelledError as inner:
+                    given = getattr(inner, "result", given)
+                except Exception:
+                    pass
+            result = self._cancelled_result(step, run, command, started, given)
+        except Exception as e:   # an executor bug must not take the cockpit down
+            result = StepResult(step.id, "failed", command, started, self.now(),
+                                reason=f"internal error: {type(e).__name__}: {e}")
+        finally:
+            self._tasks.pop(step.id, None)
+            self.running.pop(step.id, None)
+        try:
+            self._record_end(step, result, started)
+            if step.ends_rollback and result.ok:
+                self.end_rollback()
+        finally:
+            ended.set()
+            self._ended.pop(step.id, None)
+        self._emit("step", step.id, result)
+        if outer_cancelled:
+            raise asyncio.CancelledError
+        return result
+
+    async def _execute(self, step: StepSpec, run: RunningStep, targets: tuple[str, ...],
+                       note: str | None) -> StepResult:
+        def output(line: OutputLine) -> None:
+            self._emit("output", replace(line, text=self.redact(line.text)))
+
+        def host_done(result: HostResult) -> None:
+            run.done[result.host] = result
+            self._emit("step", step.id, None)
+
+        if step.kind == "ssh":
+            self._make_runner()
+            restricted = list(targets) if targets != tuple(self.profile.hosts.get(step.hosts or "", ())) else None
+            return await self.runner.run(step, hosts=restricted, on_output=output, on_host_done=host_done)
+        from cockpit import steps
+
+        return await steps.execute(step, self._context(note), output)
+
+    def _cancelled_result(self, step: StepSpec, run: RunningStep, command: str | None,
+                          started: float, given: object) -> StepResult:
+        """The runner's own cancelled result when it gave one (`StepCancelled.result`), else built here."""
+        reason = "cancelled by the operator"
+        if isinstance(given, StepResult):
+            return replace(given, state="cancelled", reason=given.reason or reason)
+        now = self.now()
+        hosts = tuple(run.done.get(h) or HostResult(h, "cancelled", None, now - started, error="cancelled")
+                      for h in run.hosts)
+        return StepResult(step.id, "cancelled", command, started, now, hosts, reason=reason)
+
+    def _record_end(self, step: StepSpec, result: StepResult, started: float) -> None:
+        hosts = [
+            {"host": h.host, "state": h.state, "exit_status": h.exit_status, "duration": round(h.duration, 3),
+             "tail": list(h.tail[-TAIL_LINES:]), "error": h.error, "verify_ok": h.verify_ok,
+             "verify_exit_status": h.verify_exit_status}
+            for h in result.hosts
+        ]
+        self._append("step_end", step=step.id, state=result.state, started=started,
+                     duration=round(result.ended - result.started, 3), hosts=hosts, reason=result.reason,
+                     detail=result.detail)
+
+    def cancel(self, step_id: str) -> bool:
+        """Cancel a running step on every host (its end is journalled as cancelled)."""
+        task = self._tasks.get(step_id)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
+
+    def journal_entries(self) -> list[dict[str, Any]]:
+        """The whole journal of this session so far (for the report pane)."""
+        if self.journal is None:
+            return []
+        return read_journal(self.journal.path, on_warning=lambda _: None)
+
+
+class _Held:
+    def __init__(self, held: bool) -> None:
+        self.held = held
+
