@@ -158,6 +158,8 @@ class Controller:
             self._make_poller()
             if self.poller is not None:
                 await self.poller.start()
+            if self.checks is not None:
+                self._background.append(asyncio.create_task(self._tick(), name="check-tick"))
 
     async def stop(self) -> None:
         for step_id in list(self._tasks):
@@ -184,7 +186,7 @@ class Controller:
 
     def _open_journal(self) -> None:
         user, host = self._me
-        path = find_open_session(self.profile)
+        path = find_open_session(self.profile, self.now())
         if path is not None:
             self.journal, entries = Journal.resume(path, self.profile, self.redact, self.now)
             self.session = Session.from_entries(entries)
@@ -219,7 +221,7 @@ class Controller:
         while True:
             finished = follower is not None and not self.session.driving and not self.session.rollback_running
             if follower is None or (finished and idle % 4 == 0):
-                path = find_open_session(self.profile)    # a new session once the followed one is over
+                path = find_open_session(self.profile, self.now())    # a new session once the followed one is over
                 if path is not None and (follower is None or path != follower.path):
                     follower = JournalFollower(path)
                     self.session = Session()
@@ -257,16 +259,11 @@ class Controller:
 
     # -- monitoring --------------------------------------------------------------------------
     def _init_monitoring(self) -> None:
-        """Series store, check engine and poller, when those modules are installed."""
-        try:
-            from cockpit.series import SeriesStore
-        except ImportError:
-            return
+        """The series store and the check engine (the poller comes with `start`)."""
+        from cockpit.checks import CheckEngine
+        from cockpit.series import SeriesStore
+
         self.store = SeriesStore(self.profile)
-        try:
-            from cockpit.checks import CheckEngine
-        except ImportError:
-            return
         self.checks = CheckEngine(self.profile, self.now())
 
     def _make_poller(self) -> None:
@@ -278,9 +275,25 @@ class Controller:
         self.poller = Poller(self.profile, self.store, command_sampler=self.runner,
                              on_update=self.series_updated)
 
+    async def _tick(self) -> None:
+        """Re-evaluate the checks on a clock, not only when a sample arrives.
+
+        A source that stops answering records nothing, so without this its checks
+        would keep their last state; the tick turns them `unknown` once the data is
+        overdue, and turns `missed` a deadline that passes in silence.
+        """
+        period = max(0.5, min(self.profile.cockpit.refresh, 5.0))
+        while True:
+            await asyncio.sleep(period)
+            self.evaluate_checks()
+
     def series_updated(self, *_: Any) -> None:
-        """The poller recorded samples: evaluate the checks, journal transitions, tell listeners."""
+        """The poller recorded samples: tell listeners, evaluate the checks."""
         self._emit("series")
+        self.evaluate_checks()
+
+    def evaluate_checks(self) -> None:
+        """Evaluate every check now; journal the transitions and tell listeners."""
         if self.checks is None or self.store is None:
             return
         transitions = self.checks.evaluate(self.store, self.now(), self.session.rollback_started)
@@ -368,8 +381,24 @@ class Controller:
             steps_done=tuple(sid for sid in (st.id for st in self.profile.steps) if sid in s.done),
             checks=checks)
 
-    def _context(self, note: str | None = None) -> StepContext:
-        return StepContext(self.profile, self.facts(), self.redact,
+    async def sample_now(self) -> None:
+        """Sample every signal once and evaluate the checks.
+
+        Headless `cockpit run` does not poll; a step whose message reports the checks
+        (an end announcement, a CAB comment) calls this first so it reports what is
+        true now, not "pending".
+        """
+        self._make_poller()
+        if self.poller is not None:
+            await self.poller.sample_once()
+        self.evaluate_checks()
+
+    def _context(self, note: str | None = None, step: StepSpec | None = None) -> StepContext:
+        facts = self.facts()
+        if step is not None and step.ends_rollback and facts.rollback_ended is None:
+            # the step that ends the rollback announces the end: its time is now
+            facts = replace(facts, rollback_ended=self.now())
+        return StepContext(self.profile, facts, self.redact,
                            str(self.journal.path) if self.journal else None, note)
 
     async def preview(self, step_id: str) -> str:
@@ -379,7 +408,7 @@ class Controller:
             return self.redact(await self._ssh_preview(step))
         from cockpit import steps
 
-        return self.redact(await steps.preview(step, self._context()))
+        return self.redact(await steps.preview(step, self._context(step=step)))
 
     async def _ssh_preview(self, step: StepSpec) -> str:
         group = ", ".join(self.profile.hosts.get(step.hosts or "", ())) or "(no hosts)"
@@ -484,7 +513,7 @@ class Controller:
             return await self.runner.run(step, hosts=restricted, on_output=output, on_host_done=host_done)
         from cockpit import steps
 
-        return await steps.execute(step, self._context(note), output)
+        return await steps.execute(step, self._context(note, step), output)
 
     def _cancelled_result(self, step: StepSpec, run: RunningStep, command: str | None,
                           started: float, given: object) -> StepResult:

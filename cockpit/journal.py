@@ -8,11 +8,16 @@ afterwards ("started", "done") is already on disk. Every string of every
 entry passes through the profile's redactor first, so no secret ever lands
 in the file.
 
-A session is *open* (resumed by the next driver of the profile) when its
-rollback has started and not ended, or when its last attachment (a
-``session_start`` or ``session_resume``) has no ``session_end`` after it —
-the cockpit that wrote it died. A session whose rollback ended and whose
-cockpit quit cleanly is closed: the next driver starts a new journal.
+A session is *open* (resumed by the next driver of the profile, headless
+``cockpit run`` included) when its rollback has started and not ended; when
+its last attachment (a ``session_start`` or ``session_resume``) has no
+``session_end`` after it (the cockpit that wrote it died); or when something
+was done in it (a step, a manual tick, a rollback) less than
+``RESUME_WINDOW`` (12 h) ago. The last rule keeps one incident in one journal
+across the prepare phase run step by step from the shell, and across the
+post-rollback steps after ``rollback_end``. A session with nothing done,
+quit cleanly, or idle for longer than the window, is closed: the next driver
+starts a new journal.
 """
 
 from __future__ import annotations
@@ -142,12 +147,18 @@ def read_journal(
     return contents.entries
 
 
-def is_open(entries: list[dict[str, Any]]) -> bool:
-    """The open-session rule (see the module doc)."""
+RESUME_WINDOW = 12 * 3600.0
+_ACTIVITY = frozenset({"rollback_start", "rollback_end", "step_end", "manual_tick"})
+
+
+def is_open(entries: list[dict[str, Any]], now: float | None = None) -> bool:
+    """The open-session rule (see the module doc); ``now`` enables the recent-activity rule."""
     rollback_open = False
     attached = False
+    active = False
     for e in entries:
         t = e.get("type")
+        active = active or t in _ACTIVITY
         if t == "rollback_start":
             rollback_open = True
         elif t == "rollback_end":
@@ -156,7 +167,12 @@ def is_open(entries: list[dict[str, Any]]) -> bool:
             attached = True
         elif t == "session_end":
             attached = False
-    return rollback_open or attached
+    if rollback_open or attached:
+        return True
+    if now is None or not active or not entries:
+        return False
+    last = entries[-1].get("ts")
+    return isinstance(last, int | float) and now - last < RESUME_WINDOW
 
 
 def journals_of(profile: Profile) -> list[Path]:
@@ -164,14 +180,15 @@ def journals_of(profile: Profile) -> list[Path]:
     return sorted(journals_dir().glob(f"{profile_key(profile)}-*.jsonl"))
 
 
-def find_open_session(profile: Profile) -> Path | None:
-    """The newest open journal of this profile, or None."""
+def find_open_session(profile: Profile, now: float | None = None) -> Path | None:
+    """The newest open journal of this profile, or None (``now`` defaults to the wall clock)."""
+    now = _time() if now is None else now
     for path in reversed(journals_of(profile)):
         try:
             contents = load_journal(path)
         except OSError:
             continue
-        if contents.entries and is_open(contents.entries):
+        if contents.entries and is_open(contents.entries, now):
             return path
     return None
 

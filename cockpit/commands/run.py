@@ -108,6 +108,8 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
             print(f"cockpit run: {notice}", file=sys.stderr, flush=True)
         if controller.journal is not None:
             print(f"cockpit run: journal {controller.journal.path}", file=sys.stderr, flush=True)
+        if step.kind in REPORTING_KINDS and controller.is_driver:
+            await controller.sample_now()
         result = await controller.fire(step.id, confirmation=args.confirm, yes=args.yes,
                                        override=args.override, hosts=hosts)
     finally:
@@ -123,6 +125,10 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
     if interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.ok else EXIT_FAIL
+
+
+# step kinds whose messages may report the checks: sampled once before they fire
+REPORTING_KINDS = frozenset({"slack", "email", "jira"})
 
 
 def main(args: argparse.Namespace) -> int:

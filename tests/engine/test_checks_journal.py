@@ -53,3 +53,35 @@ condition = "== 200"
     assert entries[-1]["check"] == "healthz" and entries[-1]["values"] == {"": 200.0}
     assert seen, "on_checks listeners were not called"
     assert f"`healthz`: {pairs[-1][0]} → ok" in render_markdown(read_journal(c.journal.path))
+
+
+async def test_a_deadline_passing_in_silence_is_missed(make_profile) -> None:
+    """Checks are re-evaluated on a clock: a deadline passes even when no sample arrives."""
+    with running_stub() as stub:
+        stub.set(status=500)
+        extra = f"""
+[sources.blue]
+kind = "http"
+url = "{stub.url('/healthz')}"
+interval = "1h"
+timeout = "3s"
+
+[[signal]]
+id = "healthz"
+source = "blue"
+
+[[check]]
+signal = "healthz"
+condition = "== 200"
+within = "1s"
+"""
+        c = Controller(make_profile(extra=extra))
+        await c.start(connect=False, poll=True)
+        try:
+            await _until(lambda: c.session.checks.get("healthz") == "failing")
+            samples = len(stub.requests)
+            assert c.start_rollback()
+            await _until(lambda: c.session.checks.get("healthz") == "missed", timeout=10)
+            assert len(stub.requests) == samples      # no new sample: the tick did it
+        finally:
+            await c.stop()

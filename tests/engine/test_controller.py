@@ -94,3 +94,34 @@ confirm = "none"
     raw = c.journal.path.read_text()
     assert secret not in raw and secret not in "".join(shown)
     assert "token=[redacted]" in raw and "pasted [redacted] by mistake" in raw and "token was [redacted]" in raw
+
+
+async def test_the_step_that_ends_the_rollback_announces_its_end_time(make_profile, tmp_path) -> None:
+    (tmp_path / "end.md").write_text("Subject: rolled back\n\nEnded at {ended} after {rto_elapsed}.\n")
+    steps = f"""
+[[step]]
+id = "announce-end"
+title = "Email: rollback ended"
+phase = "communicate"
+kind = "email"
+confirm = "none"
+ends_rollback = true
+[step.email]
+template = "end.md"
+to = ["cs@example.invalid"]
+from = "cockpit@example.invalid"
+outbox = "{tmp_path / 'outbox.eml'}"
+"""
+    clock = [1_800_000_000.0]
+    c = Controller(make_profile(steps=steps), now=lambda: clock[0])
+    await c.start(connect=False, poll=False)
+    try:
+        assert c.start_rollback()
+        clock[0] += 300
+        assert "(not started)" not in await c.preview("announce-end")
+        assert (await c.fire("announce-end")).ok
+        assert c.session.rollback_ended == clock[0]
+    finally:
+        await c.stop()
+    sent = (tmp_path / "outbox.eml").read_text()
+    assert "Ended at 2027-01-15 08:05:00 UTC after 5m00s." in sent

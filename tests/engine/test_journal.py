@@ -6,7 +6,15 @@ import json
 
 import pytest
 
-from cockpit.journal import Journal, JournalWarning, find_open_session, is_open, load_journal, read_journal
+from cockpit.journal import (
+    RESUME_WINDOW,
+    Journal,
+    JournalWarning,
+    find_open_session,
+    is_open,
+    load_journal,
+    read_journal,
+)
 from cockpit.session import JournalFollower, Session
 
 
@@ -45,6 +53,20 @@ def test_open_rule() -> None:
     assert is_open([start, {"type": "rollback_start", "ts": 1.5}, end])   # rollback still running
     assert not is_open([start, {"type": "rollback_start", "ts": 1.5}, {"type": "rollback_end", "ts": 1.7}, end])
     assert is_open([start, end, {"type": "session_resume", "ts": 3}])
+
+
+def test_recent_activity_keeps_a_cleanly_ended_session_open() -> None:
+    """Headless prepare steps and post-rollback steps stay in one incident's journal."""
+    done = [{"type": "session_start", "ts": 100}, {"type": "step_end", "ts": 110},
+            {"type": "session_end", "ts": 120}]
+    assert is_open(done, now=120 + 3600)                     # an hour later: same incident
+    assert not is_open(done, now=120 + RESUME_WINDOW + 1)    # the next day: a new journal
+    assert not is_open(done)                                 # without a clock, only the strict rule
+    idle = [{"type": "session_start", "ts": 100}, {"type": "session_end", "ts": 120}]
+    assert not is_open(idle, now=130)                        # nothing was done: nothing to resume
+    ended = [*done[:2], {"type": "rollback_start", "ts": 111}, {"type": "rollback_end", "ts": 115},
+             {"type": "session_end", "ts": 120}]
+    assert is_open(ended, now=200)                           # post-rollback steps still to come
 
 
 def test_find_open_session_and_resume_repairs_cut_line(make_profile) -> None:

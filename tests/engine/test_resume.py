@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from cockpit.controller import Controller
-from cockpit.journal import Journal, journals_of, read_journal
+from cockpit.journal import RESUME_WINDOW, Journal, journals_of, read_journal
 
 
 class Clock:
@@ -54,12 +54,22 @@ async def test_resume_restores_rto_clock_and_steps_done(make_profile) -> None:
     assert end["elapsed"] == 180 and end["within_rto"] is True
     assert len({e["session"] for e in entries}) == 1
 
-    third = Controller(profile, now=clock)   # rollback ended and quit cleanly: a new session
+    clock.t += 60
+    third = Controller(profile, now=clock)   # rollback ended, post-rollback steps to come: same journal
     await third.start(connect=False, poll=False)
     try:
-        assert third.journal.path != first.journal.path and third.session.rollback_started is None
+        assert third.journal.path == first.journal.path
+        assert third.session.rollback_ended is not None and not third.start_rollback()
     finally:
         await third.stop()
+
+    clock.t += RESUME_WINDOW + 1
+    fourth = Controller(profile, now=clock)  # the next day: a new incident, a new journal
+    await fourth.start(connect=False, poll=False)
+    try:
+        assert fourth.journal.path != first.journal.path and fourth.session.rollback_started is None
+    finally:
+        await fourth.stop()
     assert len(journals_of(profile)) == 2
 
 
