@@ -102,9 +102,8 @@ def test_rollback_drill(drill_incident: StackInfo, slack_receiver: SlackReceiver
     run_step(info, "clear-caches", "--yes")
     for host in info.web:  # optimize:clear on every web host removed the compiled config
         assert not (info.host_dir(host) / "bootstrap/cache/config.php").exists()
-    # `--override`: before the rollback starts each headless run is its own session, which does
-    # not see clear-caches (run a moment ago) as done; the override is journalled.
-    assert "Cached 5 communities." in run_step(info, "warm-communities", "--yes", "--override")
+    # one incident, one journal: this headless run sees clear-caches (run a moment ago) as done
+    assert "Cached 5 communities." in run_step(info, "warm-communities", "--yes")
     run_step(info, "schema-dump", "--yes")
     assert "CREATE TABLE" in (info.host_dir("console") / "database/schema/drill-schema.dump").read_text()
     assert not (info.host_dir("console") / "database/schema/sqlite-schema.dump").exists()
@@ -177,10 +176,11 @@ def test_rollback_drill(drill_incident: StackInfo, slack_receiver: SlackReceiver
     journals = sorted((Path(os.environ["XDG_STATE_HOME"]) / "cockpit" / "journals").glob("*.jsonl"),
                       key=lambda p: p.stat().st_mtime)
     rollback_journal = next(p for p in reversed(journals) if '"rollback_start"' in p.read_text())
+    assert len(journals) == 1, f"one incident, one journal: {journals}"
     r = cockpit("report", str(rollback_journal), "--format", "json")
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
-    assert [s["step"] for s in report["steps"] if s["state"] == "ok"] == [*ROLLBACK, "announce-end"]
+    assert [s["step"] for s in report["steps"] if s["state"] == "ok"] == [*PREPARE, *ROLLBACK, "announce-end"]
     types = [e["type"] for e in report["timeline"]]
     assert types.index("rollback_start") < types.index("rollback_end")
     rto = report["rto"]
@@ -188,10 +188,12 @@ def test_rollback_drill(drill_incident: StackInfo, slack_receiver: SlackReceiver
     assert slack_receiver.url not in r.stdout and "drillsecret" not in rollback_journal.read_text()
 
     # -- post-rollback: the drift audit passes on every web host ----------------------------
-    # (`--override`: a headless run after the rollback's end opens a new session, which does not
-    # see announce-end as done.)
-    out = run_step(info, "compat-audit", "--yes", "--override")
+    # (after the rollback's end, the same journal: announce-end counts as done)
+    out = run_step(info, "compat-audit", "--yes")
     assert out.count("no drift") == len(info.web), out
+    after = [json.loads(line) for line in rollback_journal.read_text().splitlines()]
+    assert any(e.get("step") == "compat-audit" and e["type"] == "step_end" for e in after), \
+        "compat-audit should land in the same incident's journal"
 
     print(f"\ndrill RTO: {rto['elapsed']:.1f}s of {rto['budget']:.0f}s budget "
           f"(rollback start to end, from the journal); steps: {len(report['steps'])}")
