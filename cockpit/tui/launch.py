@@ -1,0 +1,44 @@
+"""Open the TUI: ``run_tui(profile, read_only=..., demo=...)``.
+
+The app and the controller share one event loop. With ``demo`` (an unentered
+async context manager such as ``DemoStack``), the simulated stack is started in
+that loop first and the app runs on ``stack.profile``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from cockpit.profile.model import Profile
+
+
+def run_tui(profile: Profile | None, *, read_only: bool, demo: Any | None = None) -> int:
+    """Run the cockpit until the user quits; the exit status of the app (0 normally)."""
+
+    async def main() -> int:
+        if demo is not None:
+            async with demo as stack:
+                return await run_app(stack.profile, read_only=read_only, note="demo: simulated Academy stack")
+        if profile is None:
+            raise ValueError("run_tui needs a profile or a demo stack")
+        return await run_app(profile, read_only=read_only)
+
+    return asyncio.run(main())
+
+
+async def run_app(profile: Profile, *, read_only: bool, note: str = "") -> int:
+    """Build the controller and the app on the running loop and run them; always stops the controller."""
+    from cockpit.controller import Controller
+    from cockpit.tui.app import CockpitApp
+
+    controller = Controller(profile, read_only=read_only)
+    app = CockpitApp(profile, controller=controller, read_only=read_only, note=note)
+    try:
+        result = await app.run_async()
+    finally:
+        if not app.stopped:
+            with contextlib.suppress(Exception):
+                await controller.stop()
+    return int(result or 0)
