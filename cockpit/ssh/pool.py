@@ -1,0 +1,269 @@
+"""``SshPool``: one verified asyncssh connection per host, opened concurrently, reused, reopened.
+
+A connection is opened once (``connect_all`` at session start, or on first use) and
+shared by every step and sample on that host, at most ``MAX_SESSIONS`` channels at a
+time (OpenSSH's default ``MaxSessions`` is 10). When an open connection drops (server
+gone, keepalives unanswered), the pool says so (``on_event(host, "reconnecting",
+reason)``) and reopens it in the background with backoff; a caller asking for the
+connection meanwhile gets an immediate attempt. A refused connect is retried once at
+once (one sshd's listen backlog drops connects in a burst of hundreds).
+
+Events passed to ``on_event(host, event, detail)``: ``connecting``, ``connected``,
+``reconnecting`` (detail: why), ``down`` (detail: why). ``on_event`` must not block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+
+import asyncssh
+
+from cockpit.profile.model import Profile
+from cockpit.ssh.errors import SshError, describe, is_refused
+from cockpit.ssh.hostkeys import VerifyingClient, refusal
+from cockpit.ssh.settings import ConnectSettings, SshSetupError, load_settings
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[str, str, str], None]
+BACKOFF: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+RECONNECT_ATTEMPTS = 8  # then the host stays "down: …" until a caller asks for it again
+MAX_SESSIONS = 10
+
+
+class _JumpError(Exception):
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+
+
+def _why(exc: BaseException, client: VerifyingClient, settings: ConnectSettings) -> tuple[str, bool]:
+    """``(reason, permanent)`` for a failed connect, naming a refused host key's fingerprint."""
+    if isinstance(exc, _JumpError):
+        return exc.reason, exc.permanent
+    if isinstance(exc, asyncssh.HostKeyNotVerifiable) and client.refused is not None:
+        return refusal(client.refused, settings.known_hosts, settings.known_hosts_path), True
+    return describe(exc, timeout=settings.connect_timeout)
+
+
+@dataclass
+class _Host:
+    name: str
+    conn: asyncssh.SSHClientConnection | None = None
+    client: VerifyingClient | None = None
+    state: str = "down: not connected yet"
+    opened: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    sessions: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_SESSIONS))
+    reconnector: asyncio.Task[None] | None = None
+
+
+def profile_hosts(profile: Profile) -> list[str]:
+    """Every host of every group, once, in profile order."""
+    return list(dict.fromkeys(h for group in profile.hosts.values() for h in group))
+
+
+class SshPool:
+    def __init__(
+        self,
+        profile: Profile,
+        on_event: EventHandler | None = None,
+        *,
+        backoff: tuple[float, ...] = BACKOFF,
+    ) -> None:
+        self._profile = profile
+        self._on_event = on_event
+        self._backoff = backoff
+        self._hosts: dict[str, _Host] = {}
+        self._settings: ConnectSettings | None = None
+        self._closed = False
+        self._jumps: dict[str, asyncssh.SSHClientConnection] = {}
+        self._jump_lock = asyncio.Lock()
+
+    # -- public -------------------------------------------------------------------------
+
+    async def connect_all(self, hosts: Iterable[str] | None = None) -> dict[str, str | None]:
+        """Open every host's connection concurrently: host -> error message (``"web-1: …"``) or None."""
+        names = list(dict.fromkeys(profile_hosts(self._profile) if hosts is None else hosts))
+
+        async def one(host: str) -> str | None:
+            try:
+                await self.connection(host)
+            except SshError as exc:
+                return str(exc)
+            return None
+
+        return dict(zip(names, await asyncio.gather(*(one(h) for h in names)), strict=True))
+
+    async def connection(self, host: str) -> asyncssh.SSHClientConnection:
+        """The open connection to ``host``; opens it now if needed (raises :class:`SshError`)."""
+        h = self._host(host)
+        if h.conn is not None:
+            return h.conn
+        async with h.lock:
+            if h.conn is not None:
+                return h.conn
+            return await self._open(h)
+
+    def state(self, host: str) -> str:
+        """``connected`` | ``connecting`` | ``reconnecting`` | ``down: reason``."""
+        return self._host(host).state
+
+    def opened(self, host: str) -> int:
+        """How many times a connection to ``host`` was opened (1 while it has never dropped)."""
+        return self._host(host).opened
+
+    @contextlib.asynccontextmanager
+    async def session_slot(self, host: str) -> AsyncIterator[None]:
+        """Hold one of the host's ``MAX_SESSIONS`` channel slots while a command runs."""
+        async with self._host(host).sessions:
+            yield
+
+    async def close(self) -> None:
+        """Close every connection and stop reconnecting."""
+        self._closed = True
+        tasks = [h.reconnector for h in self._hosts.values() if h.reconnector is not None]
+        for task in tasks:
+            task.cancel()
+        conns = [h.conn for h in self._hosts.values() if h.conn is not None]
+        conns += list(self._jumps.values())
+        self._jumps.clear()
+        for h in self._hosts.values():
+            h.conn = h.client = None
+            h.state = "down: closed"
+        for conn in conns:
+            conn.close()
+        if conns or tasks:
+            await asyncio.wait(
+                [*tasks, *(asyncio.ensure_future(c.wait_closed()) for c in conns)], timeout=5
+            )
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _host(self, host: str) -> _Host:
+        h = self._hosts.get(host)
+        if h is None:
+            h = self._hosts[host] = _Host(host)
+        return h
+
+    def _emit(self, host: str, event: str, detail: str = "") -> None:
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(host, event, detail)
+        except Exception:  # a broken listener must not break the connections
+            log.exception("on_event listener failed for %s %s", host, event)
+
+    def _load(self, host: str) -> ConnectSettings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings(self._profile.ssh)
+            except SshSetupError as exc:
+                raise SshError(host, str(exc), permanent=True) from None
+        return self._settings
+
+    async def _open(self, h: _Host) -> asyncssh.SSHClientConnection:
+        """One connect (plus one immediate retry when refused). Caller holds ``h.lock``."""
+        if self._closed:
+            raise SshError(h.name, "connection pool is closed", permanent=True)
+        settings = self._load(h.name)
+        if h.opened == 0:
+            h.state = "connecting"
+            self._emit(h.name, "connecting")
+        for attempt in (1, 2):
+            client = VerifyingClient(lambda c, exc: self._lost(h, c, exc))
+            try:
+                tunnel = await self._tunnel(settings, h.name)
+                with settings.kwargs(h.name) as kwargs:
+                    if tunnel is not None:
+                        kwargs["tunnel"] = tunnel
+                    conn = await asyncssh.connect(h.name, client_factory=lambda c=client: c, **kwargs)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if attempt == 1 and is_refused(exc) and client.refused is None:
+                    continue
+                reason, permanent = _why(exc, client, settings)
+                if h.state != "reconnecting" or permanent:
+                    h.state = f"down: {reason}"
+                self._emit(h.name, "down", reason)
+                raise SshError(h.name, reason, permanent=permanent) from None
+            if self._closed:
+                conn.close()
+                raise SshError(h.name, "connection pool is closed", permanent=True)
+            h.conn, h.client = conn, client
+            h.opened += 1
+            h.state = "connected"
+            self._emit(h.name, "connected")
+            return conn
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _tunnel(self, settings: ConnectSettings, host: str) -> asyncssh.SSHClientConnection | None:
+        """The connection to ``host``'s ProxyJump, shared by every host behind it.
+
+        Opened here rather than by asyncssh so that jump hosts are checked against the
+        profile's known_hosts too (asyncssh would use ~/.ssh/known_hosts for them).
+        """
+        spec = settings.proxy_jump(host)
+        if spec is None:
+            return None
+        async with self._jump_lock:
+            conn = self._jumps.get(spec)
+            if conn is not None and not conn.is_closed():
+                return conn
+            prev: asyncssh.SSHClientConnection | None = None
+            for hop in spec.split(","):
+                user, _, name = hop.strip().rpartition("@")
+                port: int | None = None
+                if ":" in name:
+                    name, _, port_text = name.rpartition(":")
+                    if not port_text.isdigit():
+                        raise _JumpError(f"bad ProxyJump {spec!r}", permanent=True)
+                    port = int(port_text)
+                client = VerifyingClient(lambda c, exc: None)
+                try:
+                    with settings.kwargs(name) as kwargs:
+                        kwargs.update({"username": user} if user else {})
+                        kwargs.update({"port": port} if port else {})
+                        kwargs.update({"tunnel": prev} if prev is not None else {})
+                        prev = await asyncssh.connect(name, client_factory=lambda c=client: c, **kwargs)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    reason, permanent = _why(exc, client, settings)
+                    raise _JumpError(f"via jump host {name}: {reason}", permanent=permanent) from None
+            self._jumps[spec] = prev  # type: ignore[assignment]
+            return prev
+
+    def _lost(self, h: _Host, client: VerifyingClient, exc: Exception | None) -> None:
+        """An open connection went away (called by asyncssh, also for failed handshakes and our close)."""
+        if self._closed or h.client is not client:
+            return
+        reason = describe(exc, timeout=0)[0] if exc is not None else "connection closed"
+        h.conn = h.client = None
+        h.state = "reconnecting"
+        self._emit(h.name, "reconnecting", reason)
+        if h.reconnector is None or h.reconnector.done():
+            h.reconnector = asyncio.get_running_loop().create_task(self._reconnect(h))
+
+    async def _reconnect(self, h: _Host) -> None:
+        """Reopen a dropped connection with backoff, unless a caller already did."""
+        for attempt in range(RECONNECT_ATTEMPTS):
+            await asyncio.sleep(self._backoff[min(attempt, len(self._backoff) - 1)])
+            async with h.lock:
+                if self._closed or h.conn is not None:
+                    return
+                try:
+                    await self._open(h)
+                    return
+                except SshError as exc:
+                    if exc.permanent or attempt == RECONNECT_ATTEMPTS - 1:
+                        h.state = f"down: {exc.reason}"
+                        return
+                    h.state = "reconnecting"
+                    self._emit(h.name, "reconnecting", f"{exc.reason}; retrying")

@@ -1,0 +1,145 @@
+"""The profile's ``[ssh]`` table turned into asyncssh connect arguments, loaded once per pool."""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+from asyncssh.config import SSHClientConfig
+
+from cockpit.profile.model import SshSettings
+from cockpit.ssh.hostkeys import load_known_hosts
+from cockpit.ssh.sshconfig import ConfigSlicer
+
+
+class SshSetupError(Exception):
+    """The ``[ssh]`` settings cannot be used (missing config or key file, unreadable known_hosts)."""
+
+
+@dataclass(frozen=True)
+class ConnectSettings:
+    config: tuple[str, ...]
+    slicer: ConfigSlicer | None
+    known_hosts_path: Path
+    known_hosts: asyncssh.SSHKnownHosts
+    client_keys: tuple[asyncssh.SSHKeyPair, ...]
+    user: str | None
+    port: int
+    connect_timeout: float
+    keepalive: float
+    keepalive_count_max: int
+    _parsed: dict[str, SSHClientConfig] = field(default_factory=dict, compare=False, repr=False)
+
+    @contextlib.contextmanager
+    def kwargs(self, host: str) -> Iterator[dict[str, Any]]:
+        """Keyword arguments for ``asyncssh.connect(host, ...)``, valid inside the ``with``.
+
+        ``config`` goes to ``connect()`` itself (options built beforehand do not match
+        ``Host`` blocks); it is the host's slice of the file (see ``sshconfig``), which
+        exists only while connecting. A ``Port`` in the config wins over the profile's.
+        """
+        kw: dict[str, Any] = {
+            "known_hosts": self.known_hosts,
+            "connect_timeout": self.connect_timeout,
+            "keepalive_interval": self.keepalive,
+            "keepalive_count_max": self.keepalive_count_max,
+        }
+        if self.client_keys:
+            kw["client_keys"] = list(self.client_keys)
+        if self.user:
+            kw["username"] = self.user
+        with self._config_for(host) as paths:
+            if paths:
+                kw["config"] = paths
+            if self._host_option(host, "Port", paths) is None:
+                kw["port"] = self.port
+            yield kw
+
+    def proxy_jump(self, host: str) -> str | None:
+        """The config's ``ProxyJump`` for ``host`` (``None`` when unset or ``none``)."""
+        with self._config_for(host) as paths:
+            jump = self._host_option(host, "ProxyJump", paths)
+        return str(jump) if jump and str(jump).lower() != "none" else None
+
+    def _host_option(self, host: str, option: str, paths: list[str]) -> object:
+        if not paths:
+            return None
+        cfg = self._parsed.get(host)
+        if cfg is None:
+            cfg = self._parsed[host] = _parse(paths, host)
+        return cfg.get(option)
+
+    @contextlib.contextmanager
+    def _config_for(self, host: str) -> Iterator[list[str]]:
+        if self.slicer is None:
+            yield list(self.config)
+            return
+        with self.slicer.path_for(host) as path:
+            yield [path]
+
+
+def _parse(paths: list[str], host: str) -> SSHClientConfig:
+    return SSHClientConfig.load(None, paths, False, False, False, getpass.getuser(), (), host, ())
+
+
+def _config_paths(ssh: SshSettings) -> tuple[str, ...]:
+    if ssh.config:
+        path = Path(ssh.config).expanduser()
+        if not path.is_file():
+            raise SshSetupError(f"ssh config {ssh.config} not found (looked for {path})")
+        return (str(path),)
+    default = Path("~/.ssh/config").expanduser()
+    return (str(default),) if default.is_file() else ()
+
+
+def _slicer(paths: tuple[str, ...]) -> ConfigSlicer | None:
+    """Check the config parses (errors name the real file and line), then slice it per host."""
+    if not paths:
+        return None
+    try:
+        _parse(list(paths), "*")
+        return ConfigSlicer(Path(paths[0]))
+    except asyncssh.ConfigParseError as exc:
+        raise SshSetupError(f"bad ssh config: {exc}") from None
+    except OSError as exc:
+        raise SshSetupError(f"ssh config {paths[0]} cannot be read: {exc}") from None
+
+
+def _client_keys(ssh: SshSettings) -> tuple[asyncssh.SSHKeyPair, ...]:
+    keys: list[asyncssh.SSHKeyPair] = []
+    for name in ssh.client_keys:
+        path = Path(name).expanduser()
+        try:
+            keys.extend(asyncssh.load_keypairs([str(path)]))
+        except FileNotFoundError:
+            raise SshSetupError(f"client key {name} not found (looked for {path})") from None
+        except (OSError, asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as exc:
+            raise SshSetupError(f"client key {name} cannot be loaded: {exc}") from None
+    return tuple(keys)
+
+
+def load_settings(ssh: SshSettings) -> ConnectSettings:
+    """Read the config, known_hosts and key files named by ``[ssh]`` (raises :class:`SshSetupError`)."""
+    known_path = Path(ssh.known_hosts).expanduser()
+    try:
+        known = load_known_hosts(known_path)
+    except (OSError, ValueError) as exc:
+        raise SshSetupError(f"known_hosts {known_path} cannot be read: {exc}") from None
+    config = _config_paths(ssh)
+    return ConnectSettings(
+        config=config,
+        slicer=_slicer(config),
+        known_hosts_path=known_path,
+        known_hosts=known,
+        client_keys=_client_keys(ssh),
+        user=ssh.user,
+        port=ssh.port,
+        connect_timeout=ssh.connect_timeout,
+        keepalive=ssh.keepalive,
+        keepalive_count_max=ssh.keepalive_count_max,
+    )

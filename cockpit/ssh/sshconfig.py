@@ -1,0 +1,93 @@
+"""Per-host slices of an OpenSSH client config, so each connect parses a few lines, not the file.
+
+asyncssh re-reads and ``shlex``-splits the whole config file on every connect. With one
+``Host`` block per server (the usual bastion config), opening N connections costs
+O(N x file) — seconds at N = 200. Here the file is split once; for each host the slice
+keeps the lines before the first block, every ``Match`` block, and the ``Host`` blocks
+whose patterns match the host name, using asyncssh's own matcher on the name as given
+(what asyncssh and OpenSSH match ``Host`` against). asyncssh then parses that slice
+with its usual semantics; the slice is written to a temporary file that exists only
+while asyncssh reads it (asyncssh reads configs from paths only). Files using
+``Include`` or ``CanonicalizeHostname`` (which can change the name ``Host`` is matched
+against) are passed whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shlex
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from asyncssh.pattern import WildcardPatternList
+
+_WHOLE_FILE_KEYWORDS = {"include", "canonicalizehostname"}
+
+
+@dataclass(frozen=True)
+class _Block:
+    keyword: str  # "" for the lines before the first Host/Match, else "host" or "match"
+    text: str
+    hosts: WildcardPatternList | None = None  # a Host block's patterns (None: keep the block)
+
+    def applies_to(self, host: str) -> bool:
+        return self.hosts is None or self.hosts.matches(host)
+
+
+def _host_patterns(keyword: str, rest: str) -> WildcardPatternList | None:
+    if keyword != "host":
+        return None
+    try:
+        return WildcardPatternList(",".join(shlex.split(rest)))
+    except ValueError:
+        return None  # malformed: keep the block, asyncssh reports it
+
+
+_LINE = re.compile(r"^\s*([A-Za-z]+)(?:\s*=\s*|\s+|$)(.*?)\s*$")
+
+
+def _keyword(line: str) -> tuple[str, str]:
+    """``(keyword lowercased, rest)`` of a config line (``Key value`` or ``Key=value``)."""
+    if line.lstrip().startswith("#"):
+        return "", ""
+    m = _LINE.match(line)
+    return (m.group(1).lower(), m.group(2)) if m else ("", "")
+
+
+class ConfigSlicer:
+    """Splits ``path`` once; :meth:`for_host` gives the config file to hand asyncssh for a host."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._blocks: list[_Block] | None = None
+        self._slices: dict[str, str] = {}  # host -> slice text
+        text = path.read_text(encoding="utf-8", errors="replace")
+        blocks: list[_Block] = []
+        keyword, rest, lines = "", "", []
+        for line in text.splitlines(keepends=True):
+            key, args = _keyword(line)
+            if key in _WHOLE_FILE_KEYWORDS:
+                return  # whole file: the slices could differ from what asyncssh would do
+            if key in ("host", "match"):
+                blocks.append(_Block(keyword, "".join(lines), _host_patterns(keyword, rest)))
+                keyword, rest, lines = key, args, []
+            lines.append(line if line.endswith("\n") else line + "\n")
+        blocks.append(_Block(keyword, "".join(lines), _host_patterns(keyword, rest)))
+        self._blocks = blocks
+
+    @contextlib.contextmanager
+    def path_for(self, host: str) -> Iterator[str]:
+        """A config file for asyncssh to read for ``host``, existing only inside the ``with``."""
+        if self._blocks is None:
+            yield str(self.path)
+            return
+        text = self._slices.get(host)
+        if text is None:
+            text = self._slices[host] = "".join(b.text for b in self._blocks if b.applies_to(host))
+        with tempfile.NamedTemporaryFile("w", prefix="cockpit-ssh-config-", suffix=".conf") as f:
+            f.write(text)
+            f.flush()
+            yield f.name

@@ -1,0 +1,50 @@
+"""Per-host config slices give asyncssh exactly the options the whole file gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from asyncssh.config import SSHClientConfig
+
+from cockpit.ssh.sshconfig import ConfigSlicer
+
+MIXED = """User globaluser
+# a comment
+Host n0* !n005
+  Port 1
+  ProxyJump bastion
+Host=n005
+  Port 5
+Match all
+  ServerAliveInterval 3
+Host "quoted" n1?
+  HostName 10.0.0.1
+Host *
+  Port 99
+  User star
+"""
+
+
+def options(path: str, host: str) -> dict[str, object]:
+    return dict(SSHClientConfig.load(None, [path], False, False, False, "me", (), host, ())._options)
+
+
+def test_slices_match_the_whole_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "config"
+    cfg.write_text(MIXED + "".join(f"Host h{i}\n  HostName 127.0.2.{i}\n  Port {2000 + i}\n" for i in range(30)))
+    slicer = ConfigSlicer(cfg)
+    for host in ["n001", "n005", "n12", "quoted", "zz", *(f"h{i}" for i in range(30))]:
+        with slicer.path_for(host) as sliced:
+            assert sliced != str(cfg)
+            assert options(sliced, host) == options(str(cfg), host), host
+            lines = Path(sliced).read_text().splitlines()
+        assert not Path(sliced).exists()  # a slice lives only while asyncssh reads it
+        assert len(lines) < 20
+
+
+def test_include_and_canonicalize_use_the_whole_file(tmp_path: Path) -> None:
+    for line in ("Include other.conf\n", "CanonicalizeHostname yes\n"):
+        cfg = tmp_path / "config"
+        cfg.write_text(line + "Host a\n  Port 1\n")
+        with ConfigSlicer(cfg).path_for("a") as path:
+            assert path == str(cfg)
