@@ -29,6 +29,7 @@ from cockpit.results import HostResult, OutputLine, StepResult
 from cockpit.session import JournalFollower, Session
 from cockpit.state import whoami
 from cockpit.steps.context import IncidentFacts, StepContext
+from cockpit.targets import where_it_runs
 
 TAIL_LINES = 20
 STOP_GRACE = 15.0   # seconds stop() waits for cancelled steps to journal their ends
@@ -401,24 +402,26 @@ class Controller:
         return StepContext(self.profile, facts, self.redact,
                            str(self.journal.path) if self.journal else None, note)
 
-    async def preview(self, step_id: str) -> str:
-        """What the step will do: the preview command's output (ssh) or the rendered message."""
+    async def preview(self, step_id: str, *, header: bool = True) -> str:
+        """What the step will do: the preview command's output (ssh) or the rendered message.
+
+        ``header`` puts the command and where it runs first (for the CLI); the TUI's
+        confirmation shows those itself.
+        """
         step = self.profile.step(step_id)
         if step.kind == "ssh":
-            return self.redact(await self._ssh_preview(step))
+            return self.redact(await self._ssh_preview(step, header))
         from cockpit import steps
 
         return self.redact(await steps.preview(step, self._context(step=step)))
 
-    async def _ssh_preview(self, step: StepSpec) -> str:
-        group = ", ".join(self.profile.hosts.get(step.hosts or "", ())) or "(no hosts)"
-        where = {"once": f"ONE host, the first reachable of: {group}", "serial": f"one by one: {group}",
-                 "parallel": f"in parallel: {group}"}[step.run]
-        text = f"$ {self.profile.expand(step.command or '')}\non {where}"
+    async def _ssh_preview(self, step: StepSpec, header: bool = True) -> str:
+        text = f"$ {self.profile.expand(step.command or '')}\non {where_it_runs(self.profile, step)}\n\n"
+        text = text if header else ""
         if not step.preview:
-            return text
+            return text.rstrip() or "(this step declares no preview)"
         if not self.is_driver:
-            return text + "\n(the preview command runs only in the driver's cockpit)"
+            return text + "(the preview command runs only in the driver's cockpit)"
         self._make_runner()
         from cockpit.runner import RunnerError
         from cockpit.ssh.errors import SshError
@@ -427,7 +430,7 @@ class Controller:
             shown = await self.runner.preview(step)
         except (RunnerError, SshError) as e:
             shown = f"cannot preview: {e}"
-        return f"{text}\n\npreview `{self.profile.expand(step.preview)}`:\n{shown}"
+        return f"{text}preview `{self.profile.expand(step.preview)}`:\n{shown}"
 
     def _refused(self, step: StepSpec, reason: str, decision: Decision | None = None) -> StepResult:
         now = self.now()

@@ -30,7 +30,6 @@ from cockpit.tui.screens import (
     FilterScreen,
     HelpScreen,
     ManualTickScreen,
-    StepPrompt,
     YesNoScreen,
 )
 from widgets.chart import LineChartPanel
@@ -452,24 +451,13 @@ class CockpitApp(App[int]):
             if not probe.allowed and not probe.missing:
                 self.notify(f"{step_id}: {probe.reason}", severity="warning", timeout=8)
                 return
-        prompt = StepPrompt(
-            step_id=step.id,
-            title=step.title,
-            command=self.profile.expand(step.command) if step.command else None,
-            hosts=present.step_hosts(self.profile, step),
-            note=step.note,
-            environment=self.profile.cockpit.environment,
-            needs=step.confirm,
-            destructive=step.destructive,
-            missing=missing,
-            has_preview=bool(step.preview) or step.kind in ("slack", "email", "jira"),
-        )
+        prompt = present.step_prompt(self.profile, step, missing)
 
         def done(result: Any) -> None:
             if result is not None:
                 self.run_fire(step_id, result.confirmation, result.override)
 
-        self.push_screen(ConfirmStepScreen(prompt, lambda: c.preview(step_id)), done)
+        self.push_screen(ConfirmStepScreen(prompt, lambda: c.preview(step_id, header=False)), done)
 
     def _ticked(self, step_id: str) -> Callable[[str | None], None]:
         def done(note: str | None) -> None:

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cockpit.profile.model import CheckSpec, Profile, SignalSpec, StepSpec
+from cockpit.targets import where_it_runs
+from cockpit.tui.screens import StepPrompt
 from widgets.data import CheckRow, PanelData, StepRow
 
 
@@ -150,3 +152,20 @@ def check_units(profile: Profile) -> dict[str, tuple[str, float]]:
             continue
         out[c.id] = (sig.unit, sig.scale)
     return out
+
+
+def step_prompt(profile: Profile, step: StepSpec, missing: tuple[str, ...] = ()) -> StepPrompt:
+    """What the confirmation shows about ``step`` (the app and the screenshot scenes share it)."""
+    return StepPrompt(
+        step_id=step.id,
+        title=step.title,
+        command=profile.expand(step.command) if step.command else None,
+        hosts=step_hosts(profile, step),
+        where=where_it_runs(profile, step),
+        note=step.note,
+        environment=profile.cockpit.environment,
+        needs=step.confirm,
+        destructive=step.destructive,
+        missing=missing,
+        has_preview=bool(step.preview) or step.kind in ("slack", "email", "jira"),
+    )

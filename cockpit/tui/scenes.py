@@ -161,8 +161,8 @@ def feed(app: Any, profile: Profile, green: bool) -> None:
 def build(name: str) -> tuple[Any, Callable[[Any], Any]]:
     """(app, setup): run ``await setup(pilot)`` once the app is running to put the scene on screen."""
     from cockpit.tui.app import CockpitApp
-    from cockpit.tui.present import step_hosts
-    from cockpit.tui.screens import ConfirmStepScreen, StepPrompt
+    from cockpit.tui.present import step_prompt
+    from cockpit.tui.screens import ConfirmStepScreen
 
     sc = scene(name)
     profile = academy_profile()
@@ -172,11 +172,7 @@ def build(name: str) -> tuple[Any, Callable[[Any], Any]]:
         feed(app, profile, sc.green)
         if sc.modal:
             step = profile.step("migrate-rollback")
-            prompt = StepPrompt(
-                step_id=step.id, title=step.title, command=profile.expand(step.command or ""),
-                hosts=step_hosts(profile, step), note=step.note, environment=profile.cockpit.environment,
-                needs=step.confirm, destructive=step.destructive, has_preview=True,
-            )
+            prompt = step_prompt(profile, step)
 
             async def preview() -> str:
                 return PREVIEW

@@ -15,19 +15,23 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
+# Global (unscoped) rules, limited to our modals by the class: scoped DEFAULT_CSS would prefix
+# every selector with the screen's own type, and "ModalScreen > Vertical" would match nothing.
 MODAL_CSS = """
-ModalScreen { align: center middle; }
-ModalScreen > Vertical {
+ModalScreen.cockpit-modal { align: center middle; }
+ModalScreen.cockpit-modal > Vertical {
     width: 90%; max-width: 110; height: auto; max-height: 90%;
     border: thick $accent; background: $surface; padding: 0 1;
 }
-ModalScreen .title { text-style: bold; width: 1fr; margin-bottom: 1; }
-ModalScreen .field { color: $text-muted; }
-ModalScreen .command { background: $boost; padding: 0 1; margin-bottom: 1; }
-ModalScreen .warning { color: $warning; text-style: bold; }
-ModalScreen #preview { height: auto; max-height: 12; border: round $panel-lighten-2; }
-ModalScreen Horizontal.buttons { height: auto; align-horizontal: right; margin-top: 1; }
-ModalScreen Button { margin-left: 2; }
+ModalScreen.cockpit-modal .title { text-style: bold; width: 1fr; margin-bottom: 1; }
+ModalScreen.cockpit-modal .field { color: $text-muted; }
+ModalScreen.cockpit-modal .command { background: $boost; padding: 0 1; margin-bottom: 1; }
+ModalScreen.cockpit-modal .warning { color: $warning; text-style: bold; }
+ModalScreen.cockpit-modal #preview { height: auto; max-height: 12; border: round $panel-lighten-2; }
+ModalScreen.cockpit-modal > Vertical.-with-preview { height: 95%; max-height: 95%; }
+ModalScreen.cockpit-modal Vertical.-with-preview #preview { height: 1fr; max-height: 100%; min-height: 5; }
+ModalScreen.cockpit-modal Horizontal.buttons { height: auto; align-horizontal: right; margin-top: 1; }
+ModalScreen.cockpit-modal Button { margin-left: 2; }
 """
 
 
@@ -45,6 +49,7 @@ class StepPrompt:
     destructive: bool = False
     missing: tuple[str, ...] = ()  # `after` steps not yet succeeded: an override is needed
     has_preview: bool = False
+    where: str = ""  # "ONE host, the first reachable of: console" (cockpit.targets)
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ class ConfirmStepScreen(ModalScreen[Confirmed | None]):
     """Shows what will run where, the preview, and asks (typed) confirmation."""
 
     DEFAULT_CSS = MODAL_CSS
+    SCOPED_CSS = False
+    DEFAULT_CLASSES = "cockpit-modal"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, prompt: StepPrompt, preview: Callable[[], Awaitable[str]] | None = None) -> None:
@@ -66,12 +73,12 @@ class ConfirmStepScreen(ModalScreen[Confirmed | None]):
 
     def compose(self) -> ComposeResult:
         p = self.prompt
-        with Vertical(id="dialog"):
+        with Vertical(id="dialog", classes="-with-preview" if p.has_preview else ""):
             yield Label(f"Fire step {p.step_id}: {p.title}", classes="title", markup=False)
             if p.command:
                 yield Label("command", classes="field")
                 yield Static(Content(p.command), classes="command", id="command")
-            hosts = ", ".join(p.hosts) if p.hosts else "(runs locally / no hosts)"
+            hosts = p.where or (", ".join(p.hosts) if p.hosts else "(runs locally / no hosts)")
             yield Static(Content.assemble(("on ", "$text-muted"), (hosts, "bold")), id="hosts")
             if p.note:
                 yield Static(Content.assemble(("why / watch: ", "$text-muted"), p.note), id="note")
@@ -87,7 +94,7 @@ class ConfirmStepScreen(ModalScreen[Confirmed | None]):
                 yield Checkbox("override the precondition (journalled)", id="override")
             if p.needs == "type":
                 yield Label(f"type the environment name ({p.environment}) to confirm", classes="field", markup=False)
-                yield Input(placeholder=p.environment, id="typed")
+                yield Input(placeholder=f"type {p.environment} here", id="typed")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Fire", id="fire", variant="error" if p.destructive else "primary")
@@ -148,6 +155,8 @@ class ManualTickScreen(ModalScreen[str | None]):
     """Tick a manual step, with an optional note."""
 
     DEFAULT_CSS = MODAL_CSS
+    SCOPED_CSS = False
+    DEFAULT_CLASSES = "cockpit-modal"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, step_id: str, title: str, note: str = "") -> None:
@@ -181,6 +190,8 @@ class YesNoScreen(ModalScreen[bool]):
     """A question with Yes / No (Enter: yes, Escape: no)."""
 
     DEFAULT_CSS = MODAL_CSS
+    SCOPED_CSS = False
+    DEFAULT_CLASSES = "cockpit-modal"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "no", "No"), Binding("y", "yes", "Yes", show=False)]
 
     def __init__(self, question: str, yes: str = "Yes", detail: str = "") -> None:
@@ -212,6 +223,8 @@ class FilterScreen(ModalScreen[str | None]):
     """Type a step id to filter the log (empty: show all)."""
 
     DEFAULT_CSS = MODAL_CSS
+    SCOPED_CSS = False
+    DEFAULT_CLASSES = "cockpit-modal"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, step_ids: Sequence[str]) -> None:
@@ -240,6 +253,8 @@ class FilterScreen(ModalScreen[str | None]):
 class HelpScreen(ModalScreen[None]):
     """Every key: the app's own and every step's."""
 
+    SCOPED_CSS = False
+    DEFAULT_CLASSES = "cockpit-modal"
     DEFAULT_CSS = MODAL_CSS + """
     HelpScreen > Vertical { max-height: 95%; }
     HelpScreen VerticalScroll { height: auto; max-height: 30; }

@@ -39,7 +39,9 @@ async def test_step_key_confirms_and_runs_on_every_host(
         await pilot.press("t")
         await until(lambda: isinstance(app.screen, ConfirmStepScreen), what="confirmation modal")
         shown = screen_text(app)
-        assert f"touch {marker_dir}/touched-$(echo $SSH_CONNECTION" in shown  # the expanded command
+        command = app.screen.query_one("#command").render()   # wrapped on screen: read the widget
+        assert f"touch {marker_dir}/touched-$(echo $SSH_CONNECTION" in str(command)  # the expanded command
+        assert "in parallel: web-1, web-2" in shown
         assert "web-1, web-2" in shown
         assert "Watch the marker files appear." in shown
         assert not list(marker_dir.iterdir())  # nothing ran before confirming
