@@ -229,13 +229,21 @@ def test_demo_draws_its_first_screen_and_quits_cleanly(installed: Installed) -> 
 
 
 def test_pipx_install(tmp_path: Path) -> None:
-    pipx = shutil.which("pipx")
-    if pipx is None:
-        pytest.skip("pipx is not installed on this machine (not a cockpit dependency): `pipx install .` unverified")
-    env = {**_clean_env(), "PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(tmp_path / "bin")}
+    """`pipx install .` works like pip: pipx itself comes from the package registry into a tmp venv."""
+    tools = tmp_path / "tools"
+    subprocess.run([sys.executable, "-m", "venv", str(tools)], check=True, timeout=120)
+    r = subprocess.run([str(tools / "bin" / "python"), "-m", "pip", "install", "-q", "pipx"],
+                       capture_output=True, text=True, timeout=300, check=False, env=_clean_env())
+    assert r.returncode == 0, r.stderr[-3000:]
+    pipx = str(tools / "bin" / "pipx")
+    env = {**_clean_env(), "PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(tmp_path / "bin"),
+           "PIPX_MAN_DIR": str(tmp_path / "man")}
     r = subprocess.run([pipx, "install", str(REPO)], capture_output=True, text=True, timeout=240, check=False,
                        cwd=tmp_path, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     v = subprocess.run([str(tmp_path / "bin" / "cockpit"), "--version"], capture_output=True, text=True,
                        timeout=60, check=False, cwd=tmp_path, env=env)
     assert v.returncode == 0 and v.stdout.strip() == f"cockpit {cockpit.__version__}"
+    c = subprocess.run([str(tmp_path / "bin" / "cockpit"), "check", "demo"], capture_output=True, text=True,
+                       timeout=60, check=False, cwd=tmp_path, env=env)
+    assert c.returncode == 0 and "ok (" in c.stdout, c.stdout + c.stderr
