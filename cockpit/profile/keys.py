@@ -24,7 +24,7 @@ APP_KEYS: Mapping[str, str] = MappingProxyType(
         "cursor_down": "down",
         "filter": "/",
         "toggle": "space",
-        # the TUI's own (engineer D): cycle the log's step filter, cancel the running step, theme
+        # the TUI's own: cycle the log's step filter, cancel the running step, theme
         "cycle_filter": "ctrl+f",
         "cancel_step": "ctrl+k",
         "toggle_theme": "ctrl+t",
