@@ -2,7 +2,11 @@
 
     .venv/bin/python tests/bench/tui.py [--runs 5] [--idle 60] [--profile PATH]
 
-Without ``--profile`` it runs ``cockpit demo`` (the embedded simulated stack). Textual needs a
+Without ``--profile`` it runs ``cockpit demo`` (the embedded simulated stack, refresh 1 s, the
+simulation in the same process), and measures idle CPU twice: for ``cockpit demo`` as a user runs
+it, and for the TUI alone at the DEFAULT refresh (5 s): the simulated stack then runs in this
+benchmark's process and the TUI is ``cockpit --profile`` on a copy of the demo profile pointed at
+it with ``refresh = "5s"``. Textual needs a
 terminal: every run gets its own pseudo-terminal (120x36). The app writes the time of its
 first full screen (all panels mounted and painted) to ``$COCKPIT_BENCH_READY_FILE``.
 
@@ -96,6 +100,48 @@ def bench_idle(argv: list[str], seconds: float, tmp: Path) -> None:
           f"(target < 3 %); RSS {rss:.1f} MiB")
 
 
+class StackForTui:
+    """The demo stack in a thread of this process, and a profile file pointing the TUI at it."""
+
+    def __init__(self, workdir: Path, refresh: str = "5s") -> None:
+        import threading
+
+        self.workdir, self.refresh = workdir, refresh
+        self.path = workdir / "demo-default-refresh.toml"
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def __enter__(self) -> Path:
+        import tomllib
+
+        import tomli_w
+
+        from cockpit.demo.stack import DemoStack
+
+        self._thread.start()
+        self.stack = DemoStack()
+        profile = asyncio.run_coroutine_threadsafe(self.stack.start(), self._loop).result(30)
+        doc = tomllib.loads(Path(profile.path).read_text())
+        doc["cockpit"]["refresh"] = self.refresh
+        doc["ssh"].update(known_hosts=profile.ssh.known_hosts, config=profile.ssh.config,
+                          client_keys=list(profile.ssh.client_keys))
+        for sid, src in profile.sources.items():
+            if src.url:
+                doc["sources"][sid]["url"] = src.url
+            doc["sources"][sid].pop("interval", None)   # every source at the profile's refresh
+        doc["vars"] = dict(profile.vars)
+        for raw, step in zip(doc["step"], profile.steps, strict=True):
+            if step.email is not None:
+                raw["email"].update(template=step.email.template, outbox=step.email.outbox)
+        self.path.write_text(tomli_w.dumps(doc))
+        return self.path
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.stack.stop(), self._loop).result(30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+
 async def bench_memory() -> None:
     """Feed 10,000 samples per series through a SeriesStore into a headless app."""
     from cockpit.series import SeriesStore
@@ -146,6 +192,10 @@ def main() -> int:
             bench_start(argv, a.runs, Path(tmp))
         if "idle" not in skip:
             bench_idle(argv, a.idle, Path(tmp))
+            if not a.profile:
+                with StackForTui(Path(tmp)) as profile:
+                    print("TUI alone at the default refresh (5 s), the demo stack in another process:")
+                    bench_idle(command(str(profile)), a.idle, Path(tmp))
     if "memory" not in skip:
         asyncio.run(bench_memory())
     return 0
