@@ -11,6 +11,7 @@ from pathlib import Path
 
 import asyncssh
 
+from cockpit.profile.model import Profile
 from cockpit.runner import Runner
 from cockpit.ssh.pool import SshPool
 from tests.runner.cluster import SshdCluster
@@ -235,3 +236,58 @@ async def test_proxyjump_uses_one_verified_jump_connection(sshd: SshdCluster, tm
         await pool.close()
     assert errors["behind-1"] == (f"behind-1: via jump host h01: host key not trusted "
                                   f"({server_fingerprint(sshd)}): not in {known}")
+
+
+async def fire_while_connecting(profile: Profile, hosts: tuple[str, ...]) -> None:
+    """Start connect_all, fire a step (and samples) once every host's connect is in flight, check."""
+    in_flight = asyncio.Event()
+    connecting: set[str] = set()
+    connected_early: list[str] = []
+
+    def event(host: str, kind: str, detail: str) -> None:
+        if kind == "connecting":
+            connecting.add(host)
+            if connecting == set(hosts):
+                in_flight.set()
+        elif kind == "connected" and not in_flight.is_set():
+            connected_early.append(host)
+
+    pool = SshPool(profile, event)
+    runner = Runner(profile, pool)
+    ports: dict[str, set[int]] = {h: set() for h in hosts}
+    try:
+        connect = asyncio.create_task(pool.connect_all())
+        await asyncio.wait_for(in_flight.wait(), 5)
+        # every host's first connect is under way and none has finished: fire now
+        assert not connected_early
+        assert all(pool.state(h) == "connecting" for h in hosts)
+        result, sampled = await asyncio.gather(
+            runner.run(step("echo $SSH_CONNECTION"),
+                       on_output=lambda line: ports[line.host].add(int(line.text.split()[1]))),
+            asyncio.gather(*(runner.sample(h, "echo $SSH_CONNECTION", 5) for h in hosts[:4])),
+        )
+        assert await asyncio.wait_for(connect, 10) == dict.fromkeys(hosts)
+        assert result.state == "ok", result.reason
+        for h, text in zip(hosts[:4], sampled, strict=True):
+            ports[h].add(int(text.split()[1]))
+        for h in hosts:
+            conn = await pool.connection(h)
+            assert not conn.is_closed()
+            assert pool.opened(h) == 1, h
+            # the step and the samples ran over the one connection the pool keeps
+            assert ports[h] == {conn.get_extra_info("sockname")[1]}, (h, ports[h])
+    finally:
+        await pool.close()
+
+
+async def test_step_fired_while_connect_all_is_connecting_shares_its_connections(sshd: SshdCluster) -> None:
+    """A step fired at session start, every host's connect still in flight, waits for THAT connect.
+
+    No second connection, none handed out before it is established, none replaced or closed
+    once connect_all finishes: each host's command runs over the connection the pool keeps
+    (the client port ``$SSH_CONNECTION`` shows), opened exactly once.
+    """
+    hosts = tuple(HOSTS)
+    profile = make_profile(sshd, {"all": hosts})
+    for _ in range(3):
+        await fire_while_connecting(profile, hosts)
