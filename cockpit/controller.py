@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from cockpit.guard import Decision, Guard
+from cockpit.guard import Action, Decision, Guard
 from cockpit.journal import Journal, find_open_session, read_journal, redactor_for, session_start_fields
 from cockpit.lock import DriverLock, LockHeld, LockHolder, read_holder
 from cockpit.profile.model import Profile, StepSpec
@@ -318,12 +318,12 @@ class Controller:
         return Guard(self.profile.cockpit.environment, holder)
 
     def decide(self, step_id: str, confirmation: str | None = None, yes: bool = False,
-               override: bool = False) -> Decision:
+               override: bool = False, action: Action = "fire") -> Decision:
         """What the guard says now (journals nothing: use it to ask what a step needs)."""
         step = self.profile.step(step_id)
         return self._guard().decide(step, session=self.session, read_only=self.read_only,
                                     lock=_Held(self.is_driver and self.journal is not None),
-                                    confirmation=confirmation, yes=yes, override=override)
+                                    confirmation=confirmation, yes=yes, override=override, action=action)
 
     # -- actions -----------------------------------------------------------------------------
     def start_rollback(self) -> bool:
@@ -341,13 +341,15 @@ class Controller:
                      within_rto=elapsed is not None and elapsed <= self.profile.cockpit.rto)
         return True
 
-    def tick_manual(self, step_id: str, note: str = "", override: bool = False) -> Decision:
-        """Record a manual step as done (with the operator's note); the guard decides as for firing."""
+    def tick_manual(self, step_id: str, note: str = "", override: bool = False,
+                    confirmation: str | None = None) -> Decision:
+        """Record a manual step as done (with the operator's note); the guard decides as for firing.
+
+        Ticking is the confirmation of a ``confirm = "yes"`` step; a ``confirm = "type"`` one
+        needs ``confirmation`` (the environment name, typed) like any other step.
+        """
         step = self.profile.step(step_id)
-        decision = self.decide(step_id, confirmation=None, yes=True, override=override)
-        if decision.needs == "type":   # ticking is itself the confirmation of a manual step
-            decision = self.decide(step_id, confirmation=self.profile.cockpit.environment, yes=True,
-                                   override=override)
+        decision = self.decide(step_id, confirmation=confirmation, yes=True, override=override, action="tick")
         if not decision.allowed:
             self._append("guard_refused", step=step.id, action="tick", reason=decision.reason,
                          missing=list(decision.missing))
@@ -409,11 +411,14 @@ class Controller:
         confirmation shows those itself.
         """
         step = self.profile.step(step_id)
-        if step.kind == "ssh":
-            return self.redact(await self._ssh_preview(step, header))
-        from cockpit import steps
+        try:
+            if step.kind == "ssh":
+                return self.redact(await self._ssh_preview(step, header))
+            from cockpit import steps
 
-        return self.redact(await steps.preview(step, self._context(step=step)))
+            return self.redact(await steps.preview(step, self._context(step=step)))
+        except Exception as e:   # shown in the confirmation: a reason, redacted, never a traceback
+            return self.redact(f"cannot preview: {type(e).__name__}: {e}")
 
     async def _ssh_preview(self, step: StepSpec, header: bool = True) -> str:
         text = f"$ {self.profile.expand(step.command or '')}\non {where_it_runs(self.profile, step)}\n\n"
@@ -485,7 +490,7 @@ class Controller:
             result = self._cancelled_result(step, run, command, started, given)
         except Exception as e:   # an executor bug must not take the cockpit down
             result = StepResult(step.id, "failed", command, started, self.now(),
-                                reason=f"internal error: {type(e).__name__}: {e}")
+                                reason=self.redact(f"internal error: {type(e).__name__}: {e}"))
         finally:
             self._tasks.pop(step.id, None)
             self.running.pop(step.id, None)

@@ -1,7 +1,8 @@
 """The guard: the ONE place that decides whether a step may run.
 
 Order of the rules (the first that refuses wins): read-only, driver lock,
-already running, ``after`` preconditions (unless overridden), confirmation.
+a tick of a step that is not manual, already running, ``after`` preconditions
+(unless overridden), confirmation.
 The guard decides only; the controller journals refusals and overrides.
 """
 
@@ -14,6 +15,7 @@ from cockpit.profile.model import StepSpec
 from cockpit.session import Session
 
 Needs = Literal["none", "yes", "type"]
+Action = Literal["fire", "tick"]
 
 
 class LockLike(Protocol):
@@ -45,6 +47,7 @@ class Guard:
         confirmation: str | None,
         yes: bool,
         override: bool,
+        action: Action = "fire",
     ) -> Decision:
         needs: Needs = step.confirm
         if read_only:
@@ -52,6 +55,10 @@ class Guard:
         if lock is None or not lock.held:
             who = self.lock_holder or "the driver lock is not held by this cockpit"
             return Decision(False, f"not the driver: {who}", needs=needs)
+        if action == "tick" and step.kind != "manual":
+            # a tick marks the step done without running it: only a person's step may be ticked
+            return Decision(False, f"{step.id} is a {step.kind} step: only manual steps are ticked "
+                            "(fire it instead)", needs=needs)
         if step.id in session.running:
             return Decision(False, f"{step.id} is already running", needs=needs)
         missing = tuple(a for a in step.after if a not in session.done)
@@ -59,13 +66,14 @@ class Guard:
             names = ", ".join(missing)
             return Decision(False, f"waiting for {names}: {'it has' if len(missing) == 1 else 'they have'} "
                             "not succeeded (fire it first, or override)", missing=missing, needs=needs)
+        if confirmation is not None and confirmation != self.environment:
+            # whatever the step asks for: a confirmation naming another environment means the wrong profile
+            return Decision(False, f"confirmation {confirmation!r} does not match the environment "
+                            f"{self.environment!r}", missing=missing, needs=needs)
         if step.confirm == "type":
             if confirmation is None:
                 return Decision(False, f"type the environment name ({self.environment}) to confirm",
                                 missing=missing, needs=needs)
-            if confirmation != self.environment:
-                return Decision(False, f"confirmation {confirmation!r} does not match the environment "
-                                f"{self.environment!r}", missing=missing, needs=needs)
         elif step.confirm == "yes" and not (yes or confirmation is not None):
             return Decision(False, "needs confirmation (headless: --yes)", missing=missing, needs=needs)
         if missing:

@@ -7,7 +7,8 @@ not done, confirmation missing); 130 interrupted (Ctrl-C / SIGTERM: the step
 is cancelled on every host and that is journalled).
 
 Confirmation: ``confirm = "yes"`` steps need ``--yes``; ``confirm = "type"``
-steps need ``--confirm ENVIRONMENT`` (the exact environment name).
+steps need ``--confirm ENVIRONMENT`` (the exact environment name). A ``--confirm``
+naming another environment is refused whatever the step asks (the wrong profile).
 """
 
 from __future__ import annotations

@@ -11,14 +11,24 @@ from __future__ import annotations
 import json
 import ssl
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from cockpit.durations import format_duration
 from cockpit.profile.model import SignalSpec, SourceSpec
-from cockpit.secrets import SecretError, resolve
-from cockpit.sources.base import Points, SourceError, Values, ca_bundle, clean_error, shorten, to_float
+from cockpit.secrets import SecretError, redact, resolve
+from cockpit.sources.base import (
+    Points,
+    SourceError,
+    Values,
+    ca_bundle,
+    clean_error,
+    shorten,
+    spec_secrets,
+    to_float,
+)
 
 
 def lookup(doc: Any, path: str) -> Any:
@@ -34,15 +44,18 @@ def lookup(doc: Any, path: str) -> Any:
     return cur
 
 
-def json_values(doc: Any, path: str) -> Values:
-    """Numbers at ``path``: one value (label ``""``), or an object of numbers (one per key)."""
+def json_values(doc: Any, path: str, scrub: Callable[[str], str] = str) -> Values:
+    """Numbers at ``path``: one value (label ``""``), or an object of numbers (one per key).
+
+    ``scrub`` redacts the value quoted in the error before it is cut short.
+    """
     found = lookup(doc, path)
     try:
         if isinstance(found, dict):
             return {str(k): to_float(v) for k, v in found.items()}
         return {"": to_float(found)}
     except ValueError:
-        raise SourceError(f"{path!r} in the JSON body is not a number: {shorten(str(found))}") from None
+        raise SourceError(f"{path!r} in the JSON body is not a number: {shorten(scrub(str(found)))}") from None
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -111,8 +124,11 @@ class HttpSampler:
             try:
                 doc = json.loads(resp.content)
             except (ValueError, UnicodeDecodeError):
-                raise clean_error(self.spec, f"body is not JSON: {shorten(resp.text, 40)}") from None
-            return json_values(doc, field[len("json:") :])
+                # redact before cutting: a secret cut in two is no longer found by the redactor
+                body = redact(resp.text, spec_secrets(self.spec))
+                raise clean_error(self.spec, f"body is not JSON: {shorten(body, 40)}") from None
+            hidden = spec_secrets(self.spec)
+            return json_values(doc, field[len("json:") :], lambda text: redact(text, hidden))
         raise SourceError(f"unknown field {field!r} (use status, latency or json:PATH)")
 
     async def backfill(self, signal: SignalSpec, now: float) -> Points:

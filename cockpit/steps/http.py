@@ -77,8 +77,10 @@ def status_reason(status: int) -> str:
     return f"HTTP {status} {_STATUS_HINTS.get(status, '')}".rstrip()
 
 
-def body_excerpt(text: str) -> str:
-    text = " ".join(text.split())
+def body_excerpt(text: str, scrub: Callable[[str], str] = str) -> str:
+    """The body on one line, cut to a readable length; ``scrub`` redacts it first (a secret
+    cut in two would no longer be found by the redactor)."""
+    text = " ".join(scrub(text).split())
     return text if len(text) <= _BODY_LIMIT else text[:_BODY_LIMIT] + "…"
 
 

@@ -130,7 +130,7 @@ def _headers(spec: JiraSpec, scrub: Scrubber) -> dict[str, str]:
     return {"Authorization": auth, "Accept": "application/json"}
 
 
-def _failure(what: str, spec: JiraSpec, answer: http.Answer) -> StepFailure:
+def _failure(what: str, spec: JiraSpec, answer: http.Answer, scrub: Scrubber) -> StepFailure:
     said = ""
     if isinstance(answer.json, dict):
         msgs = [str(m) for m in answer.json.get("errorMessages", []) or []]
@@ -139,7 +139,7 @@ def _failure(what: str, spec: JiraSpec, answer: http.Answer) -> StepFailure:
             msgs += [f"{k}: {v}" for k, v in errors.items()]
         said = "; ".join(msgs)
     if not said and answer.body.strip():
-        said = http.body_excerpt(answer.body)
+        said = http.body_excerpt(answer.body, scrub)
     hint = {
         401: "check the token (and `user` for basic auth)",
         403: f"the account may not do this on {spec.issue}",
@@ -194,9 +194,9 @@ async def execute(step: StepSpec, ctx: StepContext) -> StepResult:
             answer = await http.post(url, target=target, timeout=step.timeout, verify=verify,
                                      headers={**headers, "X-Atlassian-Token": "no-check"}, files=parts)
             detail["attachments"] = {**detail["attachments"], "status": answer.status,  # type: ignore[dict-item]
-                                     "response": http.body_excerpt(answer.body)}
+                                     "response": http.body_excerpt(answer.body, scrub)}
             if answer.status != 200:
-                raise _failure("attachment upload", spec, answer)
+                raise _failure("attachment upload", spec, answer, scrub)
         if text:
             url = f"{base}/{spec.api}/issue/{key}/comment"
             body: Any = adf(text) if spec.api >= 3 else text
@@ -208,10 +208,10 @@ async def execute(step: StepSpec, ctx: StepContext) -> StepResult:
             if isinstance(answer.json, dict) and "id" in answer.json:
                 info["id"] = str(answer.json["id"])
             else:
-                info["response"] = http.body_excerpt(answer.body)
+                info["response"] = http.body_excerpt(answer.body, scrub)
             detail["comment"] = {**detail["comment"], **info}  # type: ignore[dict-item]
             if answer.status != 201:
-                raise _failure("comment", spec, answer)
+                raise _failure("comment", spec, answer, scrub)
         return finish(step.id, "ok", started, command=command, scrub=scrub, detail=detail)
     except StepFailure as exc:
         detail.update(exc.detail)

@@ -90,10 +90,10 @@ def preview(step: StepSpec, ctx: StepContext) -> str:
     return "\n".join(lines)
 
 
-def _failure_reason(status: int, body: str) -> str:
+def _failure_reason(status: int, body: str, scrub: Scrubber) -> str:
     code = body.strip().split()[0] if body.strip() else ""
     hint = _SLACK_HINTS.get(code)
-    said = f": {http.body_excerpt(body)}" if body.strip() else " (empty body)"
+    said = f": {http.body_excerpt(body, scrub)}" if body.strip() else " (empty body)"
     reason = f"Slack answered {http.status_reason(status)}{said}"
     if hint:
         reason += f" ({hint})"
@@ -118,11 +118,11 @@ async def execute(step: StepSpec, ctx: StepContext) -> StepResult:
         target = f"Slack webhook ({http.origin(url)})"
         detail["request"] = {"method": "POST", "url": f"{http.origin(url)}/[webhook]", "json": payload}
         answer = await http.post(url, target=target, timeout=step.timeout, json=payload)
-        detail["response"] = {"status": answer.status, "body": http.body_excerpt(answer.body)}
+        detail["response"] = {"status": answer.status, "body": http.body_excerpt(answer.body, scrub)}
         detail["attempts"] = answer.attempts
         if answer.status == 200 and answer.body.strip() == "ok":
             return finish(step.id, "ok", started, command="slack: POST webhook", scrub=scrub, detail=detail)
-        raise StepFailure(_failure_reason(answer.status, answer.body))
+        raise StepFailure(_failure_reason(answer.status, answer.body, scrub))
     except StepFailure as exc:
         detail.update(exc.detail)
         return finish(step.id, "failed", started, command="slack: POST webhook", scrub=scrub,

@@ -17,8 +17,10 @@ from typing import Any
 
 from textual import work
 from textual.app import App, ComposeResult
+from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Key, Resize
+from textual.notifications import SeverityLevel
 from textual.widgets import Footer, Static
 
 from cockpit.profile.model import Profile, SignalSpec
@@ -30,6 +32,7 @@ from cockpit.tui.screens import (
     FilterScreen,
     HelpScreen,
     ManualTickScreen,
+    Ticked,
     YesNoScreen,
 )
 from widgets.chart import LineChartPanel
@@ -414,8 +417,8 @@ class CockpitApp(App[int]):
 
     def on_key(self, event: Key) -> None:
         """A disabled step key in read-only mode explains why nothing happens."""
-        rollback_key = keys.app_key(self.profile, "start_rollback")
-        if self.read_only and len(self.screen_stack) == 1 and (event.key in self.step_keys or event.key == rollback_key):
+        acting = (keys.app_key(self.profile, "start_rollback"), keys.app_key(self.profile, "cancel_step"))
+        if self.read_only and len(self.screen_stack) == 1 and (event.key in self.step_keys or event.key in acting):
             self.notify("read-only session: nothing can be fired from this cockpit", severity="warning")
             event.stop()
 
@@ -426,16 +429,35 @@ class CockpitApp(App[int]):
         self._last_press[name] = now
         return last is not None and now - last < DEBOUNCE
 
+    def _dialog_open(self) -> bool:
+        """One of our modals is open (the command palette, which opens over them, does not count)."""
+        return any(not isinstance(s, CommandPalette) for s in self.screen_stack[1:])
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification passes the controller's redactor, and is plain text by default.
+
+        Reasons quote server answers and exception text: redacting here covers every path to
+        the screen at once, and plain text keeps a "[redacted]" or "[1]" from being read as markup.
+        """
+        if self.controller is not None:
+            message, title = self.controller.redact(message), self.controller.redact(title)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     def action_fire(self, step_id: str) -> None:
         if self.read_only:
             self.notify("read-only session: nothing can be fired from this cockpit", severity="warning")
+            return
+        if self._dialog_open():   # the palette reaches here past check_action: the open modal acts alone
+            self.notify(f"{step_id}: close the open dialog first", severity="warning", timeout=5)
             return
         if self._debounced(f"fire:{step_id}") or self.controller is None:
             return
         step = self.profile.step(step_id)
         c = self.controller
         if step.kind == "manual":
-            self.push_screen(ManualTickScreen(step.id, step.title, step.note), self._ticked(step_id))
+            typed = self.profile.cockpit.environment if step.confirm == "type" else None
+            self.push_screen(ManualTickScreen(step.id, step.title, step.note, typed), self._ticked(step_id))
             return
         decision = c.decide(step_id, None, True, False)
         missing = tuple(decision.missing)
@@ -459,16 +481,16 @@ class CockpitApp(App[int]):
 
         self.push_screen(ConfirmStepScreen(prompt, lambda: c.preview(step_id, header=False)), done)
 
-    def _ticked(self, step_id: str) -> Callable[[str | None], None]:
-        def done(note: str | None) -> None:
-            if note is None or self.controller is None:
+    def _ticked(self, step_id: str) -> Callable[[Ticked | None], None]:
+        def done(ticked: Ticked | None) -> None:
+            if ticked is None or self.controller is None:
                 return
-            decision = self.controller.tick_manual(step_id, note)
+            decision = self.controller.tick_manual(step_id, ticked.note, confirmation=ticked.confirmation)
             if not decision.allowed and decision.missing:
                 self.push_screen(
                     YesNoScreen(f"{step_id}: {decision.reason}", yes="Override and tick",
                                 detail="The override is journalled."),
-                    lambda yes: self._tick_override(step_id, note, yes),
+                    lambda yes: self._tick_override(step_id, ticked, yes),
                 )
             elif not decision.allowed:
                 self.notify(f"{step_id}: {decision.reason}", severity="warning", timeout=8)
@@ -476,9 +498,12 @@ class CockpitApp(App[int]):
 
         return done
 
-    def _tick_override(self, step_id: str, note: str, yes: bool | None) -> None:
+    def _tick_override(self, step_id: str, ticked: Ticked, yes: bool | None) -> None:
         if yes and self.controller is not None:
-            self.controller.tick_manual(step_id, note, override=True)
+            decision = self.controller.tick_manual(step_id, ticked.note, override=True,
+                                                   confirmation=ticked.confirmation)
+            if not decision.allowed:
+                self.notify(f"{step_id}: {decision.reason}", severity="warning", timeout=8)
             self.refresh_steps()
 
     @work(group="steps")
@@ -513,7 +538,10 @@ class CockpitApp(App[int]):
 
     def action_cancel_step(self) -> None:
         c = self.controller
-        if c is None or self.read_only or not c.running:
+        if self.read_only:
+            self.notify("read-only session: nothing can be cancelled from this cockpit", severity="warning")
+            return
+        if c is None or not c.running:
             self.notify("no step is running", timeout=4)
             return
         step_id = next(iter(c.running))

@@ -151,17 +151,24 @@ class ConfirmStepScreen(ModalScreen[Confirmed | None]):
         self.dismiss(None)
 
 
-class ManualTickScreen(ModalScreen[str | None]):
-    """Tick a manual step, with an optional note."""
+@dataclass(frozen=True)
+class Ticked:
+    note: str
+    confirmation: str | None = None  # the typed environment name (``confirm = "type"`` steps)
+
+
+class ManualTickScreen(ModalScreen[Ticked | None]):
+    """Tick a manual step, with an optional note (and the environment typed, when it asks for it)."""
 
     DEFAULT_CSS = MODAL_CSS
     SCOPED_CSS = False
     DEFAULT_CLASSES = "cockpit-modal"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, step_id: str, title: str, note: str = "") -> None:
+    def __init__(self, step_id: str, title: str, note: str = "", environment: str | None = None) -> None:
         super().__init__()
         self.step_id, self.step_title, self.note = step_id, title, note
+        self.environment = environment  # set: the step has confirm = "type"
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -169,17 +176,32 @@ class ManualTickScreen(ModalScreen[str | None]):
             if self.note:
                 yield Static(Content(self.note))
             yield Input(placeholder="optional note (journalled), Enter to tick", id="note")
+            if self.environment is not None:
+                yield Label(f"type the environment name ({self.environment}) to confirm", classes="field",
+                            markup=False)
+                yield Input(placeholder=f"type {self.environment} here", id="typed")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
-                yield Button("Tick", id="tick", variant="primary")
+                yield Button("Tick", id="tick", variant="primary", disabled=self.environment is not None)
 
     def on_mount(self) -> None:
         self.query_one("#note", Input).focus()
 
+    def ready(self) -> bool:
+        return self.environment is None or self.query_one("#typed", Input).value.strip() == self.environment
+
+    @on(Input.Changed, "#typed")
+    def _typed(self) -> None:
+        self.query_one("#tick", Button).disabled = not self.ready()
+
     @on(Input.Submitted)
     @on(Button.Pressed, "#tick")
     def _tick(self) -> None:
-        self.dismiss(self.query_one("#note", Input).value.strip())
+        if not self.ready():
+            self.query_one("#typed", Input).focus()
+            return
+        typed = self.query_one("#typed", Input).value.strip() if self.environment is not None else None
+        self.dismiss(Ticked(self.query_one("#note", Input).value.strip(), typed))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

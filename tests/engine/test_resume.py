@@ -16,8 +16,18 @@ class Clock:
         return self.t
 
 
+BY_HAND = """
+[[step]]
+id = "warm"
+title = "Warm the caches by hand"
+phase = "prepare"
+kind = "manual"
+confirm = "none"
+"""
+
+
 async def test_resume_restores_rto_clock_and_steps_done(make_profile) -> None:
-    profile = make_profile()
+    profile = make_profile(steps=BY_HAND)
     clock = Clock(1_800_000_000.0)
     first = Controller(profile, now=clock)
     await first.start(connect=False, poll=False)
@@ -27,7 +37,7 @@ async def test_resume_restores_rto_clock_and_steps_done(make_profile) -> None:
     assert started == clock.t
     clock.t += 120
     assert first.rto_elapsed() == 120
-    first.tick_manual("prepare", "warmed caches by hand too")
+    assert first.tick_manual("warm", "warmed caches by hand too").allowed
     await first.stop()                           # quit without rollback_end
     assert not first.lock.held
 
@@ -39,7 +49,8 @@ async def test_resume_restores_rto_clock_and_steps_done(make_profile) -> None:
         assert second.session.rollback_started == started           # the RTO clock came back
         assert second.rto_elapsed() == 180
         assert "prepare" in second.session.done
-        assert second.session.ticks["prepare"][0]["note"] == "warmed caches by hand too"
+        assert "warm" in second.session.done
+        assert second.session.ticks["warm"][0]["note"] == "warmed caches by hand too"
         assert any(n.startswith("resumed session") for n in second.notices)
         assert not second.start_rollback()                          # it is already running
         assert (await second.fire("finish")).ok                     # ends_rollback

@@ -131,3 +131,22 @@ async def test_tls_is_verified_and_ca_bundle_trusts_a_private_ca(tmp_path):
         finally:
             for s in (untrusted, trusted, prom_untrusted, prom_trusted):
                 await s.close()
+
+
+async def test_echoed_secret_is_never_cut_before_redaction(stub: HttpStub, monkeypatch: pytest.MonkeyPatch):
+    """A server that echoes the token in an error body: the reason must not keep a piece of it
+    (redacting after cutting the body to 40 characters left the token's first characters)."""
+    secret = "tok-0123456789abcdef"
+    monkeypatch.setenv("PROBE_TOKEN", secret)
+    s = sampler(stub.url(), headers={"Authorization": "Bearer ${env:PROBE_TOKEN}"})
+    try:
+        stub.set(body=("x" * 20 + f" bad token {secret} for you").encode(), content_type="text/plain")
+        with pytest.raises(SourceError) as cut:
+            await s.sample(build.signal("lag", "blue", field_="json:lag"))
+        stub.set(body=f'{{"lag": "{"y" * 50} {secret}"}}'.encode())
+        with pytest.raises(SourceError) as echoed:
+            await s.sample(build.signal("lag", "blue", field_="json:lag"))
+    finally:
+        await s.close()
+    for exc in (cut.value, echoed.value):
+        assert secret[:6] not in str(exc), str(exc)

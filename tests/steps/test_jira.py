@@ -244,3 +244,12 @@ async def test_missing_ca_bundle_is_a_clear_failure(tmp_path: Path, receiver: Re
     assert result.state == "failed"
     assert (result.reason or "").startswith("cannot load the CA bundle nope.pem")
     assert receiver.requests == []
+
+
+async def test_token_echoed_where_the_excerpt_ends_is_redacted(tmp_path: Path, receiver: Receiver) -> None:
+    """Redacting after cutting the body to 500 characters left the token's first characters."""
+    receiver.answer(Reply(500, "x" * 480 + f" Bearer {TOKEN} rejected", "text/html"))
+    step = jira_step(receiver.url, body="done")
+    result = await execute(step, make_ctx(tmp_path, step))
+    assert result.state == "failed"
+    assert TOKEN[:5] not in everything(result)

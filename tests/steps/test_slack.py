@@ -200,3 +200,15 @@ async def test_preview_shows_message_and_links(tmp_path: Path, webhook: str) -> 
     assert "*Rollback started* on drill by alice" in text
     assert "Rollback readiness" in text and f"from={int(STARTED * 1000)}" in text
     assert "XyZsecret" not in text
+
+
+async def test_echoed_webhook_is_redacted_before_the_body_is_cut(tmp_path: Path, receiver: Receiver,
+                                                                 webhook: str) -> None:
+    """A proxy's 500 page that echoes the request URL where the 500-character excerpt ends:
+    cutting first left the start of the secret path in the reason and the detail."""
+    filler = "x" * (500 - len(receiver.url + "/services/T0001/B0") - 1)   # the cut lands in the path
+    receiver.answer(Reply(500, f"{filler} {webhook} failed upstream"))
+    step = slack_step()
+    result = await execute(step, make_ctx(tmp_path, step))
+    assert result.state == "failed"
+    assert "/services/T0001" not in everything(result)
