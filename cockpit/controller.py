@@ -21,11 +21,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from cockpit.checks import CheckEngine
 from cockpit.guard import Action, Decision, Guard
 from cockpit.journal import Journal, find_open_session, read_journal, redactor_for, session_start_fields
 from cockpit.lock import DriverLock, LockHeld, LockHolder, read_holder
 from cockpit.profile.model import Profile, StepSpec
 from cockpit.results import HostResult, OutputLine, StepResult
+from cockpit.series import SeriesStore
 from cockpit.session import JournalFollower, Session
 from cockpit.state import whoami
 from cockpit.steps.context import IncidentFacts, StepContext
@@ -65,15 +67,14 @@ class Controller:
         self.pool: Any = None                  # SshPool, created for a driver only
         self.runner: Any = None
         self.poller: Any = None
-        self.store: Any = None
-        self.checks: Any = None
+        self.store = SeriesStore(profile)
+        self.checks = CheckEngine(profile, now())
         self._tasks: dict[str, asyncio.Task[StepResult]] = {}
         self._ended: dict[str, asyncio.Event] = {}     # set once a fired step's end is journalled
         self._background: list[asyncio.Task[Any]] = []
         self._listeners: dict[str, list[Listener]] = {
             k: [] for k in ("output", "step", "series", "checks", "connection", "journal")}
         self._me = whoami()
-        self._init_monitoring()
 
     # -- listeners -------------------------------------------------------------------------
     def _add(self, kind: str, fn: Listener) -> Callable[[], None]:
@@ -159,8 +160,7 @@ class Controller:
             self._make_poller()
             if self.poller is not None:
                 await self.poller.start()
-            if self.checks is not None:
-                self._background.append(asyncio.create_task(self._tick(), name="check-tick"))
+            self._background.append(asyncio.create_task(self._tick(), name="check-tick"))
 
     async def stop(self) -> None:
         for step_id in list(self._tasks):
@@ -259,17 +259,9 @@ class Controller:
         self._emit("connection", host, event, detail)
 
     # -- monitoring --------------------------------------------------------------------------
-    def _init_monitoring(self) -> None:
-        """The series store and the check engine (the poller comes with `start`)."""
-        from cockpit.checks import CheckEngine
-        from cockpit.series import SeriesStore
-
-        self.store = SeriesStore(self.profile)
-        self.checks = CheckEngine(self.profile, self.now())
-
     def _make_poller(self) -> None:
         """The driver's ssh signals go through its runner (shared connections); observers sample alone."""
-        if self.poller is not None or self.store is None:
+        if self.poller is not None:
             return
         from cockpit.poller import Poller
 
@@ -295,8 +287,6 @@ class Controller:
 
     def evaluate_checks(self) -> None:
         """Evaluate every check now; journal the transitions and tell listeners."""
-        if self.checks is None or self.store is None:
-            return
         transitions = self.checks.evaluate(self.store, self.now(), self.session.rollback_started)
         for new, old in transitions:
             if old is None or old.status == new.status:
@@ -374,9 +364,7 @@ class Controller:
 
     def facts(self) -> IncidentFacts:
         s = self.session
-        checks: tuple[str, ...] = ()
-        if self.checks is not None:
-            checks = tuple(f"{c.title or c.check_id}: {c.status}" for c in self.checks.states())
+        checks = tuple(f"{c.title or c.check_id}: {c.status}" for c in self.checks.states())
         return IncidentFacts(
             profile=self.profile.cockpit.name, environment=self.profile.cockpit.environment,
             driver=self.driver or "-", rollback_started=s.rollback_started, rollback_ended=s.rollback_ended,
