@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from cockpit.cli import EXIT_OK, EXIT_USAGE
-from cockpit.profile.load import validate
-from cockpit.profile.locate import ProfileNotFound, locate_profile
+from cockpit.commands.profile_arg import read_profile
+from cockpit.exitcodes import Exit
+from cockpit.profile.locate import ProfileNotFound
 from cockpit.profile.model import Profile
-from cockpit.profile.problems import errors
 
 
 def summary(profile: Profile) -> str:
@@ -31,25 +29,15 @@ def summary(profile: Profile) -> str:
 
 def main(args: argparse.Namespace) -> int:
     try:
-        path = locate_profile(args.profile)
+        loaded = read_profile(args.profile)
     except ProfileNotFound as e:
         print(f"cockpit check: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    shown = args.profile if Path(args.profile).expanduser().is_file() else _relative(path)
-    profile, problems = validate(path)
-    for p in problems:
-        print(p.format(shown))
-    if profile is None or errors(problems):
-        n = len(errors(problems))
-        print(f"{shown}: {n} error{'' if n == 1 else 's'}", file=sys.stderr)
-        return EXIT_USAGE
-    print(f"{shown}: ok ({summary(profile)})")
-    return EXIT_OK
-
-
-def _relative(path: Path) -> str:
-    """A bundled profile's file, relative to the working directory when it is below it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+        return Exit.USAGE
+    for p in loaded.problems:
+        print(p.format(loaded.shown))
+    if loaded.profile is None:
+        n = len(loaded.errors)
+        print(f"{loaded.shown}: {n} error{'' if n == 1 else 's'}", file=sys.stderr)
+        return Exit.USAGE
+    print(f"{loaded.shown}: ok ({summary(loaded.profile)})")
+    return Exit.OK

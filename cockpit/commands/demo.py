@@ -11,14 +11,14 @@ import argparse
 import math
 import sys
 
-EXIT_USAGE = 2
+from cockpit.exitcodes import Exit
 
 
 def main(args: argparse.Namespace) -> int:
     speed = float(getattr(args, "speed", 1.0))
     if not (speed > 0 and math.isfinite(speed)) or speed > 1000:
         print(f"cockpit demo: --speed must be a number between 0 and 1000 (got {speed:g})", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
     from cockpit.demo.stack import DemoStack
     from cockpit.profile.problems import ProfileError
     from cockpit.tui.launch import run_tui
@@ -27,7 +27,7 @@ def main(args: argparse.Namespace) -> int:
         return run_tui(None, read_only=bool(args.read_only), demo=DemoStack(speed=speed))
     except ProfileError as exc:
         print(f"cockpit demo: the bundled demo profile is invalid: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
     except OSError as exc:
         print(f"cockpit demo: cannot start the simulated stack: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        return Exit.FAILED

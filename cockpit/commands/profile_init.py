@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from cockpit.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from cockpit.exitcodes import Exit
 from cockpit.profile.starter import starter_text
 
 
@@ -15,10 +15,10 @@ def main(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if path.is_dir():
         print(f"cockpit profile init: {path} is a directory", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
     if path.exists() and not args.force:
         print(f"cockpit profile init: {path} exists; use --force to overwrite it", file=sys.stderr)
-        return EXIT_FAIL
+        return Exit.FAILED
     text = starter_text()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -27,6 +27,6 @@ def main(args: argparse.Namespace) -> int:
         os.replace(tmp, path)
     except OSError as e:
         print(f"cockpit profile init: cannot write {path}: {e.strerror or e}", file=sys.stderr)
-        return EXIT_FAIL
+        return Exit.FAILED
     print(f"wrote {path}; check it with: cockpit check {path}")
-    return EXIT_OK
+    return Exit.OK

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from cockpit.cli import EXIT_OK, EXIT_USAGE
+from cockpit.exitcodes import Exit
 from cockpit.journal import read_journal
 from cockpit.report import render_json, render_markdown
 
@@ -19,12 +19,12 @@ def main(args: argparse.Namespace) -> int:
         entries = read_journal(args.journal, on_warning=warn)
     except OSError as e:
         print(f"cockpit report: {args.journal}: {e.strerror or e}", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
     if not entries:
         print(f"cockpit report: {args.journal}: no journal entries in this file", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
     if args.format == "json":
         print(json.dumps(render_json(entries), indent=2, ensure_ascii=False))
     else:
         sys.stdout.write(render_markdown(entries))
-    return EXIT_OK
+    return Exit.OK

@@ -1,10 +1,11 @@
 """``cockpit run STEP --profile P``: fire one step headless, journalled, with host-prefixed output.
 
-Exit codes: 0 the step succeeded; 1 a host failed (or the step failed / partly
-failed); 2 bad profile or usage (unknown step, host not in the group); 3
-refused by the guard (read-only, lock held by another driver, `after` steps
-not done, confirmation missing); 130 interrupted (Ctrl-C / SIGTERM: the step
-is cancelled on every host and that is journalled).
+Exit codes (`cockpit.exitcodes.Exit`): OK the step succeeded; FAILED a host
+failed (or the step failed / partly failed); USAGE bad profile or usage
+(unknown step, empty ``--hosts``, host not in the group); REFUSED by the guard
+(read-only, lock held by another driver, `after` steps not done, confirmation
+missing); INTERRUPTED (Ctrl-C / SIGTERM: the step is cancelled on every host
+and that is journalled).
 
 Confirmation: ``confirm = "yes"`` steps need ``--yes``; ``confirm = "type"``
 steps need ``--confirm ENVIRONMENT`` (the exact environment name). A ``--confirm``
@@ -19,33 +20,21 @@ import contextlib
 import signal
 import sys
 
-from cockpit.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from cockpit.commands.profile_arg import open_profile
 from cockpit.controller import Controller
 from cockpit.durations import format_duration
-from cockpit.profile.load import load_profile
-from cockpit.profile.locate import ProfileNotFound, locate_profile
+from cockpit.exitcodes import Exit
 from cockpit.profile.model import Profile
-from cockpit.profile.problems import ProfileError
 from cockpit.results import OutputLine, StepResult
-
-EXIT_REFUSED = 3
-EXIT_INTERRUPTED = 130
 
 
 def _err(msg: str) -> None:
     print(f"cockpit run: {msg}", file=sys.stderr, flush=True)
 
 
-def load(name_or_path: str) -> Profile | None:
+def load(name_or_path: str | None) -> Profile | None:
     """The profile, or None after printing its problems."""
-    try:
-        return load_profile(locate_profile(name_or_path))
-    except ProfileNotFound as e:
-        _err(str(e))
-    except ProfileError as e:
-        print(e.format(), file=sys.stderr)
-        _err(f"{len(e.problems)} problem(s) in the profile")
-    return None
+    return open_profile(name_or_path, "cockpit run")
 
 
 def summary(result: StepResult) -> list[str]:
@@ -69,18 +58,18 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
     step = profile.step(args.step)
     if hosts and step.kind != "ssh":
         _err(f"--hosts applies to ssh steps only; {step.id} is a {step.kind} step")
-        return EXIT_USAGE
+        return Exit.USAGE
     if hosts:
         group = profile.hosts.get(step.hosts or "", ())
         unknown = [h for h in hosts if h not in group]
         if unknown:
             _err(f"{', '.join(unknown)}: not in host group {step.hosts!r} ({', '.join(group)})")
-            return EXIT_USAGE
+            return Exit.USAGE
     try:
         controller = Controller(profile, read_only=args.read_only)
     except OSError as e:
         _err(f"cannot use the state directory: {e}")
-        return EXIT_FAIL
+        return Exit.FAILED
     width = max((len(h) for g in profile.hosts.values() for h in g), default=0)
 
     def show(line: OutputLine) -> None:
@@ -101,7 +90,7 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
         await controller.start(connect=False, poll=False)
     except OSError as e:
         _err(f"cannot open the lock or the journal in the state directory: {e}")
-        return EXIT_FAIL
+        return Exit.FAILED
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, interrupt)
     try:
@@ -120,12 +109,12 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
         await controller.stop()
     if result.state == "refused":
         _err(f"refused: {result.reason}")
-        return EXIT_REFUSED
+        return Exit.REFUSED
     for row in summary(result):
         print(row, flush=True)
     if interrupted:
-        return EXIT_INTERRUPTED
-    return EXIT_OK if result.ok else EXIT_FAIL
+        return Exit.INTERRUPTED
+    return Exit.OK if result.ok else Exit.FAILED
 
 
 # step kinds whose messages may report the checks: sampled once before they fire
@@ -135,11 +124,11 @@ REPORTING_KINDS = frozenset({"slack", "email", "jira"})
 def main(args: argparse.Namespace) -> int:
     profile = load(args.profile)
     if profile is None:
-        return EXIT_USAGE
+        return Exit.USAGE
     try:
         profile.step(args.step)
     except KeyError:
         ids = ", ".join(s.id for s in profile.steps) or "(none)"
         _err(f"no step {args.step!r} in {profile.cockpit.name} (steps: {ids})")
-        return EXIT_USAGE
+        return Exit.USAGE
     return asyncio.run(_run(args, profile))

@@ -19,9 +19,9 @@ import time
 from typing import Any, TextIO
 
 from cockpit.checks import CheckEngine, CheckState, fmt_value, fmt_values
+from cockpit.commands.profile_arg import open_profile
+from cockpit.exitcodes import Exit
 from cockpit.poller import Poller, interval_of
-from cockpit.profile.load import ProfileError, load_profile
-from cockpit.profile.locate import ProfileNotFound, locate_profile
 from cockpit.profile.model import Profile
 from cockpit.secrets import redact, secret_values
 from cockpit.series import SeriesStore, SignalView, clock
@@ -131,14 +131,9 @@ def as_table(profile: Profile, store: SeriesStore, states: list[CheckState], now
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        profile = load_profile(locate_profile(args.profile))
-    except ProfileNotFound as e:
-        print(f"cockpit status: {e}", file=sys.stderr)
-        return 2
-    except ProfileError as e:
-        print(e.format(), file=sys.stderr)
-        return 2
+    profile = open_profile(args.profile, "cockpit status")
+    if profile is None:
+        return Exit.USAGE
     store, engine = asyncio.run(collect(profile))
     now = time.time()
     states = engine.states()
@@ -149,4 +144,4 @@ def main(args: argparse.Namespace) -> int:
     # belt and braces: sources already word their errors without secrets
     refs = [t for src in profile.sources.values() for t in (src.url or "", *src.headers.values())]
     print(redact(text, secret_values(refs)))
-    return 0 if all(s.status == "ok" for s in states) else 1
+    return Exit.OK if all(s.status == "ok" for s in states) else Exit.FAILED

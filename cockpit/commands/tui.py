@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cockpit.cli import EXIT_USAGE
+from cockpit.exitcodes import Exit
+
+if TYPE_CHECKING:
+    from cockpit.profile.model import Profile
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 
@@ -32,41 +35,21 @@ def terminal_problem() -> str | None:
     return None
 
 
-def load(name_or_path: str | None, command: str = "cockpit") -> object | None:
-    """The profile, or None after printing why it cannot be used."""
-    from cockpit.profile.load import validate
-    from cockpit.profile.locate import ProfileNotFound, locate_profile
-    from cockpit.profile.problems import errors
+def load(name_or_path: str | None, command: str = "cockpit") -> Profile | None:
+    """The profile (``--profile``, else ``$COCKPIT_PROFILE``, else ``./cockpit.toml``), or None after saying why."""
+    from cockpit.commands.profile_arg import open_profile
 
-    if not name_or_path:
-        name_or_path = os.environ.get("COCKPIT_PROFILE") or ("cockpit.toml" if Path("cockpit.toml").is_file() else None)
-    if not name_or_path:
-        print(f"{command}: no profile: use --profile NAME|PATH (or `cockpit demo`)", file=sys.stderr)
-        return None
-    try:
-        path = locate_profile(name_or_path)
-    except ProfileNotFound as e:
-        print(f"{command}: {e}", file=sys.stderr)
-        return None
-    profile, problems = validate(path)
-    bad = errors(problems)
-    for p in problems:
-        print(p.format(str(path)), file=sys.stderr)
-    if profile is None or bad:
-        n = len(bad)
-        print(f"{command}: {path}: {n} error{'' if n == 1 else 's'}; nothing started", file=sys.stderr)
-        return None
-    return profile
+    return open_profile(name_or_path, command, implicit=True)
 
 
 def main(args: argparse.Namespace) -> int:
-    profile = load(getattr(args, "profile", None))
+    profile = load(args.profile)
     if profile is None:
-        return EXIT_USAGE
+        return Exit.USAGE
     problem = terminal_problem()
     if problem:
         print(f"cockpit: {problem}", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
     from cockpit.tui.launch import run_tui
 
-    return run_tui(profile, read_only=bool(args.read_only))  # type: ignore[arg-type]
+    return run_tui(profile, read_only=bool(args.read_only))
