@@ -352,9 +352,11 @@ class Controller:
 
     def _hosts_for(self, step: StepSpec, hosts: Sequence[str] | None) -> tuple[tuple[str, ...], str | None]:
         if step.kind != "ssh":
-            return (), None
+            return (), (None if hosts is None else f"hosts apply to ssh steps only; {step.id} is a {step.kind} step")
         group = tuple(self.profile.hosts.get(step.hosts or "", ()))
-        if hosts:
+        if hosts is not None:       # given: an explicit selection, never "the whole group" when empty
+            if not hosts:
+                return (), f"no host selected (host group {step.hosts!r}: {', '.join(group) or 'empty'})"
             unknown = [h for h in hosts if h not in group]
             if unknown:
                 return (), (f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not in host group "

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+from collections.abc import Sequence
 
 from cockpit.commands.profile_arg import open_profile
 from cockpit.controller import Controller
@@ -53,14 +54,38 @@ def summary(result: StepResult) -> list[str]:
     return rows
 
 
+def parse_hosts(given: str | None, group_name: str, group: Sequence[str]) -> tuple[list[str] | None, str | None]:
+    """``--hosts`` as ``(hosts, None)``, or ``(None, why it is refused)``.
+
+    Not given (None) means the whole group; given, it must name at least one host, each once and
+    none empty: ``""``, ``","`` or ``" "`` is an empty selection, never "all of them".
+    """
+    if given is None:
+        return None, None
+    names = [h.strip() for h in given.split(",")]
+    listed = f"{group_name!r} ({', '.join(group) or 'empty'})"
+    if not any(names):
+        return None, (f"--hosts is empty: name at least one host of group {listed}, "
+                      "or leave --hosts out to run on the whole group")
+    if not all(names):
+        return None, f"--hosts {given!r}: an empty host name between commas"
+    twice = sorted({h for h in names if names.count(h) > 1})
+    if twice:
+        return None, f"--hosts: {', '.join(twice)} is named twice"
+    return names, None
+
+
 async def _run(args: argparse.Namespace, profile: Profile) -> int:
-    hosts = [h.strip() for h in args.hosts.split(",") if h.strip()] if args.hosts else None
     step = profile.step(args.step)
-    if hosts and step.kind != "ssh":
+    if args.hosts is not None and step.kind != "ssh":
         _err(f"--hosts applies to ssh steps only; {step.id} is a {step.kind} step")
         return Exit.USAGE
-    if hosts:
-        group = profile.hosts.get(step.hosts or "", ())
+    group = profile.hosts.get(step.hosts or "", ())
+    hosts, problem = parse_hosts(args.hosts, step.hosts or "", group)
+    if problem:
+        _err(problem)
+        return Exit.USAGE
+    if hosts is not None:
         unknown = [h for h in hosts if h not in group]
         if unknown:
             _err(f"{', '.join(unknown)}: not in host group {step.hosts!r} ({', '.join(group)})")
