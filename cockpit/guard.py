@@ -66,6 +66,10 @@ class Guard:
             names = ", ".join(missing)
             return Decision(False, f"waiting for {names}: {'it has' if len(missing) == 1 else 'they have'} "
                             "not succeeded (fire it first, or override)", missing=missing, needs=needs)
+        if confirmation is not None and not confirmation.strip():
+            # an empty typed name confirms nothing, even against a profile whose environment is empty
+            return Decision(False, "an empty confirmation confirms nothing: type the environment name "
+                            f"({self.environment or 'the profile names none'})", missing=missing, needs=needs)
         if confirmation is not None and confirmation != self.environment:
             # whatever the step asks for: a confirmation naming another environment means the wrong profile
             return Decision(False, f"confirmation {confirmation!r} does not match the environment "

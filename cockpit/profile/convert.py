@@ -10,7 +10,9 @@ run reports everything it can.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping
+from pathlib import Path as FsPath
 from types import MappingProxyType
 from typing import Any, Literal, get_args, get_origin
 
@@ -19,6 +21,7 @@ from cockpit.durations import DurationError, parse_duration
 from cockpit.profile.positions import Path, line_of
 from cockpit.profile.problems import Problem, Severity
 from cockpit.profile.schema import (
+    MAX_DURATION,
     FieldInfo,
     describe,
     fields_of,
@@ -104,9 +107,10 @@ class Reporter:
 class Converter:
     """Converts parsed TOML into model objects; remembers where each object came from."""
 
-    def __init__(self, reporter: Reporter) -> None:
+    def __init__(self, reporter: Reporter, base_dir: FsPath | None = None) -> None:
         self.report = reporter
         self.origins: dict[int, Path] = {}
+        self.base_dir = base_dir  # the profile's directory: relative `path` fields are resolved against it
 
     def path_of(self, obj: object) -> Path:
         return self.origins.get(id(obj), ())
@@ -117,7 +121,7 @@ class Converter:
         parse = info.parse if info else None
         secret = bool(info and info.secret)
         if parse == "duration":
-            return self._parsed(value, path, parse_duration, DurationError, secret)
+            return self._limited(self._parsed(value, path, parse_duration, DurationError, secret), path, info)
         if parse == "condition" or tp is Condition:
             return self._parsed(value, path, parse_condition, ConditionError, secret)
         origin = get_origin(tp)
@@ -130,15 +134,74 @@ class Converter:
             self.report.error(path, f"{show(value, secret)} is not one of {listed}{hint}")
             return INVALID
         if origin is tuple:
-            return self._tuple(value, get_args(tp)[0], path)
+            return self._tuple(value, get_args(tp)[0], path, info)
         if origin is Mapping or origin is dict:
-            return self._mapping(value, get_args(tp)[1], path)
+            return self._mapping(value, get_args(tp)[1], path, info)
         if is_profile_dataclass(tp):
             if not isinstance(value, dict):
                 self.report.error(path, f"expected a table, got {show(value, secret)}")
                 return INVALID
             return self.dataclass(tp, value, path)
-        return self._scalar(value, tp, path, secret)
+        return self._limited(self._scalar(value, tp, path, secret), path, info)
+
+    def _limited(self, value: Any, path: Path, info: FieldInfo | None, item: bool = False) -> Any:
+        """``value``, or INVALID after reporting why it is out of the field's range.
+
+        Numbers are finite and within ``min``/``max``/``above``; durations at most `MAX_DURATION`;
+        a string that has no empty default (and every item of a list of strings) says something;
+        a ``path`` field is made absolute against the profile's directory.
+        """
+        if value is INVALID or info is None or isinstance(value, bool):
+            return value
+        if isinstance(value, int | float):
+            return self._in_range(value, path, info)
+        if isinstance(value, str):
+            if (item or info.default != "") and not value.strip():
+                self.report.error(path, "must not be empty")
+                return INVALID
+            if info.key == "environment" and value != value.strip():
+                self.report.error(path, "must not start or end with a space (it is typed to confirm steps)")
+                return INVALID
+            if info.path:
+                return self._resolved(value, path)
+        return value
+
+    def _in_range(self, value: float, path: Path, info: FieldInfo) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            self.report.error(path, f"{value} is not a finite number")
+            return INVALID
+        if info.parse == "duration":
+            lo, hi = info.minimum, info.maximum if info.maximum is not None else MAX_DURATION
+            if lo is not None and value < lo:
+                self.report.error(path, f"{_seconds(value)} is too short: at least {_seconds(lo)}")
+                return INVALID
+            if value > hi:
+                self.report.error(path, f"{_seconds(value)} is too long: at most {_seconds(hi)}")
+                return INVALID
+            return value
+        lo, hi = info.minimum, info.maximum
+        if info.above is not None and not value > info.above:
+            self.report.error(path, f"{value} is out of range: must be greater than {info.above:g}")
+            return INVALID
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            if lo is not None and hi is not None:
+                allowed = f"{lo:g} to {hi:g}"
+            else:
+                allowed = f"at least {lo:g}" if lo is not None else f"at most {hi:g}"
+            self.report.error(path, f"{value} is out of range: must be {allowed}")
+            return INVALID
+        return value
+
+    def _resolved(self, value: str, path: Path) -> Any:
+        """A path made absolute: ``~`` expanded, else relative to the profile's directory (not the cwd)."""
+        if "${" in value or self.base_dir is None:
+            return value
+        full = FsPath(value).expanduser()
+        full = full if full.is_absolute() else self.base_dir / full
+        if full.is_dir() and path and path[-1] != "outbox" and not any(c in value for c in "*?["):
+            self.report.error(path, f'"{value}" is a directory ({full}), not a file')
+            return INVALID
+        return str(full)
 
     def _parsed(self, value: Any, path: Path, parse: Any, error: type[Exception], secret: bool) -> Any:
         if not isinstance(value, str):
@@ -169,7 +232,7 @@ class Converter:
             return INVALID
         return float(value) if tp is float else value
 
-    def _tuple(self, value: Any, item_tp: Any, path: Path) -> Any:
+    def _tuple(self, value: Any, item_tp: Any, path: Path, info: FieldInfo | None = None) -> Any:
         if isinstance(value, str) and item_tp is str:
             return (value,)  # a single string is a one-element list
         if not isinstance(value, list):
@@ -181,9 +244,11 @@ class Converter:
             )
             return INVALID
         items = [self.value(v, item_tp, (*path, i)) for i, v in enumerate(value)]
+        if not is_profile_dataclass(item_tp):
+            items = [self._limited(v, (*path, i), info, item=True) for i, v in enumerate(items)]
         return tuple(v for v in items if v is not INVALID)
 
-    def _mapping(self, value: Any, item_tp: Any, path: Path) -> Any:
+    def _mapping(self, value: Any, item_tp: Any, path: Path, info: FieldInfo | None = None) -> Any:
         if not isinstance(value, dict):
             self.report.error(path, f"expected a table, got {show(value)}")
             return INVALID
@@ -193,6 +258,8 @@ class Converter:
                 conv = self.dataclass(item_tp, v, (*path, k), injected={"id": k})
             else:
                 conv = self.value(v, item_tp, (*path, k))
+                if info is not None and isinstance(conv, int | float):   # numbers: the field's range
+                    conv = self._limited(conv, (*path, k), info)
             if conv is not INVALID:
                 out[k] = conv
         return MappingProxyType(out)
@@ -255,3 +322,19 @@ def _article(word: str) -> str:
     if word.startswith(("list", "table", "one of", "duration", "condition")):
         return word if word.startswith("one of") else f"a {word}"
     return ("an " if word[0] in "aeiou" else "a ") + word
+
+
+def _seconds(value: float) -> str:
+    """Seconds as a duration is written: ``100ms``, ``1s``, ``168h``, ``1h30m``."""
+    if value < 1:
+        return f"{value * 1000:g}ms"
+    if value >= 1e7:
+        return f"{value / 3600:.0f}h"
+    out, rest = "", value
+    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
+        n, rest = divmod(rest, size)
+        if n:
+            out += f"{int(n)}{unit}"
+    if rest >= 0.001:
+        out += f"{rest * 1000:.0f}ms"
+    return out

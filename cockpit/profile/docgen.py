@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import get_args, get_origin
 
 from cockpit.profile.model import Profile
-from cockpit.profile.schema import FieldInfo, describe, fields_of, is_profile_dataclass, strip_optional
+from cockpit.profile.schema import (
+    MAX_DURATION,
+    FieldInfo,
+    describe,
+    fields_of,
+    is_profile_dataclass,
+    strip_optional,
+)
 
 BEGIN = "<!-- BEGIN GENERATED KEY REFERENCE (python -m cockpit.profile.docgen) -->"
 END = "<!-- END GENERATED KEY REFERENCE -->"
@@ -59,12 +66,28 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _limits(f: FieldInfo) -> str:
+    """`` 1–65535``, `` ≥ 100ms``, `` > 0``, ``, a path``: what `cockpit check` enforces beyond the type."""
+    if f.parse == "duration":
+        lo = f" ≥ {_duration(f.minimum)[2:-2]}," if f.minimum is not None else ""
+        return f",{lo} ≤ {_duration(f.maximum or MAX_DURATION)[2:-2]}"
+    if f.minimum is not None and f.maximum is not None:
+        return f" {f.minimum:g}–{f.maximum:g}"
+    if f.minimum is not None:
+        return f" ≥ {f.minimum:g}"
+    if f.above is not None:
+        return f" > {f.above:g}"
+    if f.path:
+        return " (a path: relative to the profile's directory)"
+    return ""
+
+
 def _table(cls: type) -> list[str]:
     rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
     for f in fields_of(cls):
         if f.key is None:
             continue
-        kind = describe(f.type, f.parse)
+        kind = describe(f.type, f.parse) + _limits(f)
         if f.secret:
             kind += " (secret: `${env:…}`)"
         rows.append(f"| `{f.key}` | {_cell(kind)} | {_cell(_default(f))} | {_cell(f.doc)} |")

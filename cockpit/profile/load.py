@@ -60,11 +60,11 @@ def parse_profile(
         return None, [_syntax_problem(str(e), text)]
 
     rep = Reporter(raw, key_lines(text))
-    conv = Converter(rep)
+    base_dir = FsPath(path).parent if FsPath(path).is_absolute() else None
+    conv = Converter(rep, base_dir)
     parts, _ = conv.fields(
         Profile, raw, (), injected={"path": path, "sha256": hashlib.sha256(data).hexdigest()}
     )
-    base_dir = FsPath(path).parent if FsPath(path).is_absolute() else None
     Rules(raw, parts, conv, base_dir).run(environ)
     problems = sort_problems(rep.problems)
     if errors(problems) or any(

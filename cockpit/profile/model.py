@@ -56,7 +56,7 @@ class CockpitSettings:
         default=900.0, metadata=doc("Recovery time objective, counted from rollback start.", parse="duration")
     )
     refresh: float = field(
-        default=5.0, metadata=doc("Default polling interval of every source.", parse="duration")
+        default=5.0, metadata=doc("Default polling interval of every source.", parse="duration", min=0.1)
     )
     read_only: bool = field(
         default=False, metadata=doc("Force read-only (observer) mode for everyone using this profile.")
@@ -73,25 +73,29 @@ class CockpitSettings:
 @dataclass(frozen=True)
 class SshSettings:
     user: str | None = field(default=None, metadata=doc("Remote user; default from ssh config or $USER."))
-    port: int = field(default=22, metadata=doc("Remote port; a `Port` in the ssh config wins for its hosts."))
+    port: int = field(
+        default=22, metadata=doc("Remote port; a `Port` in the ssh config wins for its hosts.", min=1, max=65535)
+    )
     known_hosts: str = field(
         default="~/.ssh/known_hosts",
-        metadata=doc("known_hosts file. Host keys are always verified; there is no switch to disable it."),
+        metadata=doc(
+            "known_hosts file. Host keys are always verified; there is no switch to disable it.", path=True
+        ),
     )
     client_keys: tuple[str, ...] = field(
-        default=(), metadata=doc("Private key files; empty means ssh-agent and the default identities.")
+        default=(), metadata=doc("Private key files; empty means ssh-agent and the default identities.", path=True)
     )
     config: str | None = field(
-        default=None, metadata=doc("OpenSSH client config (ProxyJump, IdentityFile, Port, User, ...).")
+        default=None, metadata=doc("OpenSSH client config (ProxyJump, IdentityFile, Port, User, ...).", path=True)
     )
     connect_timeout: float = field(
         default=10.0, metadata=doc("Timeout for opening one connection.", parse="duration")
     )
     keepalive: float = field(
-        default=15.0, metadata=doc("Interval between keepalives on open connections.", parse="duration")
+        default=15.0, metadata=doc("Interval between keepalives on open connections.", parse="duration", min=1.0)
     )
     keepalive_count_max: int = field(
-        default=3, metadata=doc("Keepalives without answer before a connection is declared dead.")
+        default=3, metadata=doc("Keepalives without answer before a connection is declared dead.", min=1, max=1000)
     )
 
 
@@ -108,13 +112,13 @@ class SourceSpec:
         metadata=doc("Extra HTTP headers, e.g. `{ Authorization = \"Bearer ${env:PROM_TOKEN}\" }`."),
     )
     ca_bundle: str | None = field(
-        default=None, metadata=doc("CA bundle file for TLS verification (TLS is always verified).")
+        default=None, metadata=doc("CA bundle file for TLS verification (TLS is always verified).", path=True)
     )
     timeout: float = field(
         default=3.0, metadata=doc("Timeout of one sample (request or command).", parse="duration")
     )
     interval: float | None = field(
-        default=None, metadata=doc("Polling interval; default `cockpit.refresh`.", parse="duration")
+        default=None, metadata=doc("Polling interval; default `cockpit.refresh`.", parse="duration", min=0.1)
     )
     hosts: str | None = field(
         default=None, metadata=doc("ssh: the host group whose FIRST host runs the signal's command.")
@@ -151,19 +155,21 @@ class SignalSpec:
     )
     unit: str = field(default="", metadata=doc("Unit shown after values: `%`, `s`, `ms`, `jobs`, ..."))
     scale: float = field(
-        default=1.0, metadata=doc("Multiply values by this for display (e.g. 100 to show a ratio as %).")
+        default=1.0, metadata=doc("Multiply values by this for display (e.g. 100 to show a ratio as %).", above=0)
     )
     view: View = field(
         default="value", metadata=doc("Panel kind: `bars`, `line` (sparkline), `history` (cells), `value`.")
     )
     expected_workers: Mapping[str, int] = field(
         default_factory=_empty_map,
-        metadata=doc("bars: expected worker scale per series (as documented in `horizon.php`)."),
+        metadata=doc("bars: expected worker scale per series (as documented in `horizon.php`).", min=0),
     )
     workers_signal: str | None = field(
         default=None, metadata=doc("bars: a signal giving the current worker count per series.")
     )
-    history: int = field(default=720, metadata=doc("Samples kept per series (ring buffer size)."))
+    history: int = field(
+        default=720, metadata=doc("Samples kept per series (ring buffer size).", min=1, max=100_000)
+    )
 
 
 @dataclass(frozen=True)
@@ -174,7 +180,7 @@ class CheckSpec:
         metadata=doc("`< 100`, `<= 0.001`, `== 200`, `!= 0`, `>= 1`, `> 0`.", parse="condition")
     )
     title: str = field(default="", metadata=doc("Line in the checklist."))
-    consecutive: int = field(default=1, metadata=doc("Consecutive passing samples needed."))
+    consecutive: int = field(default=1, metadata=doc("Consecutive passing samples needed.", min=1, max=1000))
     within: float | None = field(
         default=None,
         metadata=doc(
@@ -188,7 +194,7 @@ class CheckSpec:
 class VerifySpec:
     command: str = field(metadata=doc("Command run on the same hosts after the step. `{var}` substituted."))
     exit_status: int | None = field(
-        default=0, metadata=doc("Exit status it must give (e.g. 1 for `horizon:status` when paused).")
+        default=0, metadata=doc("Exit status it must give (e.g. 1 for `horizon:status` when paused).", min=0, max=255)
     )
     output: str | None = field(
         default=None, metadata=doc("A regular expression its output must match (optional).")
@@ -210,18 +216,22 @@ class SlackSpec:
 
 @dataclass(frozen=True)
 class EmailSpec:
-    template: str = field(metadata=doc("Markdown template file, relative to the profile."))
+    template: str = field(metadata=doc("Markdown template file, relative to the profile.", path=True))
     to: tuple[str, ...] = field(metadata=doc("Recipients."))
     sender: str = field(metadata=doc("From address.", toml="from"))
     subject: str = field(default="", metadata=doc("Subject; `{placeholders}` allowed."))
     smtp_host: str | None = field(default=None, metadata=doc("SMTP server; unset: write to `outbox`."))
-    smtp_port: int = field(default=587, metadata=doc("SMTP port."))
+    smtp_port: int = field(default=587, metadata=doc("SMTP port.", min=1, max=65535))
     starttls: bool = field(default=True, metadata=doc("Use STARTTLS."))
     username: str | None = field(default=None, metadata=doc("SMTP user; `${env:…}` allowed."))
     password: str | None = field(default=None, metadata=doc("SMTP password; use `${env:…}`.", secret=True))
-    outbox: str | None = field(default=None, metadata=doc("Write the rendered email here instead of sending."))
+    outbox: str | None = field(
+        default=None, metadata=doc("Write the rendered email here instead of sending.", path=True)
+    )
     ca_bundle: str | None = field(
-        default=None, metadata=doc("CA bundle for the STARTTLS certificate, relative to the profile (TLS is always verified).")
+        default=None, metadata=doc(
+            "CA bundle for the STARTTLS certificate, relative to the profile (TLS is always verified).", path=True
+        )
     )
 
 
@@ -231,13 +241,21 @@ class JiraSpec:
     issue: str = field(metadata=doc("Issue key of the change, e.g. `CHG-1234`."))
     token: str = field(metadata=doc("API token; use `${env:…}`.", secret=True))
     user: str | None = field(default=None, metadata=doc("User for basic auth (Cloud); unset: Bearer token."))
-    api: int = field(default=2, metadata=doc("REST API version: 2 (plain text) or 3 (Atlassian Document Format)."))
+    api: int = field(
+        default=2, metadata=doc("REST API version: 2 (plain text) or 3 (Atlassian Document Format).", min=2, max=3)
+    )
     body: str | None = field(default=None, metadata=doc("Comment text; `{placeholders}` allowed."))
-    template: str | None = field(default=None, metadata=doc("Comment template file, relative to the profile."))
+    template: str | None = field(
+        default=None, metadata=doc("Comment template file, relative to the profile.", path=True)
+    )
     report: bool = field(default=False, metadata=doc("Post the incident timeline (`cockpit report`) as the comment."))
-    attachments: str | None = field(default=None, metadata=doc("Glob of files to attach, relative to the profile."))
+    attachments: str | None = field(
+        default=None, metadata=doc("Glob of files to attach, relative to the profile.", path=True)
+    )
     ca_bundle: str | None = field(
-        default=None, metadata=doc("CA bundle for Jira's TLS certificate, relative to the profile (TLS is always verified).")
+        default=None, metadata=doc(
+            "CA bundle for Jira's TLS certificate, relative to the profile (TLS is always verified).", path=True
+        )
     )
 
 
@@ -255,7 +273,7 @@ class StepSpec:
         default="parallel",
         metadata=doc("ssh: `parallel`, `serial` (stop at first failure) or `once` (one host only)."),
     )
-    concurrency: int = field(default=0, metadata=doc("parallel: at most this many hosts at once; 0 = all."))
+    concurrency: int = field(default=0, metadata=doc("parallel: at most this many hosts at once; 0 = all.", min=0))
     continue_on_error: bool = field(default=False, metadata=doc("serial: go on after a failing host."))
     command: str | None = field(default=None, metadata=doc("ssh/local: the command. `{var}` substituted."))
     timeout: float = field(

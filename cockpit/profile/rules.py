@@ -73,7 +73,7 @@ class Rules:
     def __init__(
         self, raw: Mapping[str, Any], parts: Mapping[str, Any], conv: Converter, base_dir: Path | None = None
     ) -> None:
-        self.base_dir = base_dir  # the profile's directory: templates are relative to it
+        self.base_dir = base_dir  # the profile's directory: every relative path is relative to it
         self.raw = raw
         self.parts = parts
         self.conv = conv
@@ -207,8 +207,6 @@ class Rules:
             self.var_use((*path, "command"), sig.command)
             if sig.workers_signal is not None:
                 self.ref((*path, "workers_signal"), "signal", sig.workers_signal, self.signal_ids)
-            if sig.history < 1:
-                self.rep.error((*path, "history"), "history must be at least 1")
             if not self.ref((*path, "source"), "source", sig.source, self.source_names):
                 continue
             src = sources.get(sig.source)
@@ -252,8 +250,6 @@ class Rules:
             else:
                 seen[chk.id] = path
             self.ref((*path, "signal"), "signal", chk.signal, self.signal_ids)
-            if chk.consecutive < 1:
-                self.rep.error((*path, "consecutive"), "consecutive must be at least 1")
 
     def _raw_at(self, path: KeyPath) -> Mapping[str, Any]:
         node: Any = self.raw
@@ -283,8 +279,6 @@ class Rules:
                 self.rep.error(
                     (*path, "destructive"), 'a destructive step must have run = "once" and confirm = "type"'
                 )
-            if step.concurrency < 0:
-                self.rep.error((*path, "concurrency"), "concurrency must be 0 (all hosts) or more")
         self.cycles(steps)
 
     def step_key(
@@ -351,9 +345,10 @@ class Rules:
                 and self.base_dir is not None
                 and not (self.base_dir / template).expanduser().is_file()
             ):
+                written = self._raw_at((*path, name)).get("template", template)
                 self.rep.warning(
                     (*path, name, "template"),
-                    f'template file "{template}" not found (relative to the profile)',
+                    f'template file "{written}" not found (relative to the profile)',
                 )
         if step.email is not None and not step.email.to:
             self.rep.error((*path, "email", "to"), "an email step needs at least one recipient")

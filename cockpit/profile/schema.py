@@ -18,6 +18,9 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from cockpit.conditions import Condition
 
+# every duration is > 0 (its parser) and at most 7 days: far beyond, timeouts overflow C's time_t
+MAX_DURATION = 7 * 24 * 3600.0
+
 
 @dataclass(frozen=True)
 class FieldInfo:
@@ -33,6 +36,10 @@ class FieldInfo:
     secret: bool
     default_from: str | None  # another field's TOML key whose value is the default
     optional_table: bool  # absent table or array means empty / all defaults
+    minimum: float | None = None  # numbers and durations (seconds): the smallest value allowed
+    maximum: float | None = None  # the largest value allowed
+    above: float | None = None  # exclusive lower bound (``scale`` must be > 0)
+    path: bool = False  # a file path: resolved against the profile's directory at load
 
 
 @functools.cache
@@ -63,6 +70,10 @@ def fields_of(cls: type) -> tuple[FieldInfo, ...]:
                 secret=bool(meta.get("secret", False)),
                 default_from=default_from,
                 optional_table=optional_table,
+                minimum=meta.get("min"),
+                maximum=meta.get("max", MAX_DURATION if meta.get("parse") == "duration" else None),
+                above=meta.get("above"),
+                path=bool(meta.get("path", False)),
             )
         )
     return tuple(out)

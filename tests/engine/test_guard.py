@@ -148,7 +148,7 @@ async def test_typed_confirmation_required(sshd, make_profile, marker_dir: Path)
         assert c.session.rollback_running                         # starts_rollback
         for wrong in ("production", "DRILL", ""):
             r = await c.fire("destroy", confirmation=wrong, yes=True)
-            assert r.state == "refused" and "does not match" in (r.reason or "")
+            assert r.state == "refused" and ("empty confirmation" if wrong == "" else "does not match") in (r.reason or "")
         r = await c.fire("destroy", yes=True)
         assert r.state == "refused" and "type the environment name (drill)" in (r.reason or "")
         assert not (marker_dir / "destroyed").exists()
