@@ -166,6 +166,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# positional arguments and options whose empty value is refused (never read as "not given")
+_EMPTY = {
+    "profile": "--profile is empty: name a profile file or a bundled profile",
+    "check_profile": "PROFILE is empty: name a profile file or a bundled profile",
+    "journal": "JOURNAL is empty: name a journal file",
+    "path": "PATH is empty: name the file to write",
+    "step": "STEP is empty: name a step of the profile",
+}
+
+
 def _merge_globals(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """One value per global option wherever it was written; refuse conflicts and options that do not apply."""
     command = args.command
@@ -181,6 +191,11 @@ def _merge_globals(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
             parser.error(NOT_APPLICABLE[(command, name)])
         setattr(args, name, value)
     args.read_only = bool(args.read_only)
+    # given but empty is not "not given": an empty name never falls back to a default
+    for dest, message in _EMPTY.items():
+        value = getattr(args, dest, None)
+        if isinstance(value, str) and not value.strip():
+            parser.error(message)
     if command == "check":
         given = args.check_profile
         if given is not None and args.profile is not None and given != args.profile:

@@ -82,6 +82,13 @@ CASES: list[tuple[str, list[str], int, bool, str]] = [
     ("init-read-only-after", ["profile", "init", "{T}", "--read-only"], 2, False, "cannot be --read-only"),
     ("init-profile", ["profile", "init", "{T}", "--profile", "{P}"], 2, False, "--profile does not apply"),
     ("profile-no-action", ["profile"], 2, False, "required: ACTION"),
+    # given but empty is refused, never taken as "not given"
+    ("tui-profile-empty", ["--profile", ""], 2, False, "--profile is empty"),
+    ("run-profile-empty", ["run", "touch", "--profile", " ", "--yes"], 2, False, "--profile is empty"),
+    ("check-empty", ["check", ""], 2, False, "PROFILE is empty"),
+    ("report-empty", ["report", ""], 2, False, "JOURNAL is empty"),
+    ("init-empty", ["profile", "init", ""], 2, False, "PATH is empty"),
+    ("step-empty", ["run", "", "--profile", "{P}"], 2, False, "STEP is empty"),
     # the TUI (no subcommand): the profile is loaded before the terminal is looked at
     ("tui-no-terminal", ["--profile", "{P}", "--read-only"], 2, False, "needs a terminal"),
     ("tui-bad-option", ["--profile", "{P}", "--yes"], 2, False, "--yes is an option of `cockpit run`"),
