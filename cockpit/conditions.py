@@ -51,4 +51,7 @@ def parse_condition(text: str) -> Condition:
         raise ConditionError(
             f"bad condition {text!r}: use an operator (<, <=, >, >=, ==, !=) and a number, e.g. \"< 100\""
         )
-    return Condition(m.group(1), float(m.group(2)))
+    threshold = float(m.group(2))
+    if not math.isfinite(threshold):   # "< 1e400" reads as "< inf": a check that could never fail
+        raise ConditionError(f"{text!r}: the threshold is not a finite number")
+    return Condition(m.group(1), threshold)

@@ -254,12 +254,15 @@ class Converter:
             return INVALID
         out: dict[str, Any] = {}
         for k, v in value.items():
+            if not k.strip():
+                self.report.error(path, f'an empty name ("{k}") is not allowed here', at=(*path, k))
+                continue
             if is_profile_dataclass(item_tp) and isinstance(v, dict):
                 conv = self.dataclass(item_tp, v, (*path, k), injected={"id": k})
             else:
                 conv = self.value(v, item_tp, (*path, k))
-                if info is not None and isinstance(conv, int | float):   # numbers: the field's range
-                    conv = self._limited(conv, (*path, k), info)
+                if info is not None and (isinstance(conv, int | float) or info.nonempty_values):
+                    conv = self._limited(conv, (*path, k), info, item=True)   # the field's range, or non-empty
             if conv is not INVALID:
                 out[k] = conv
         return MappingProxyType(out)

@@ -65,7 +65,8 @@ class CockpitSettings:
         default_factory=_empty_map,
         metadata=doc(
             "Rebinding of the app's own keys, e.g. `{ start_rollback = \"R\", quit = \"ctrl+q\" }`. "
-            "Step keys are set on each step."
+            "Step keys are set on each step.",
+            nonempty_values=True,
         ),
     )
 
@@ -209,7 +210,8 @@ class SlackSpec:
         default_factory=_empty_map,
         metadata=doc(
             "Dashboard links by title; `{from}`/`{to}` become the incident window (ms epoch), "
-            "`{from_iso}`/`{to_iso}` (ISO 8601 UTC) and `{from_s}`/`{to_s}` (epoch seconds) too."
+            "`{from_iso}`/`{to_iso}` (ISO 8601 UTC) and `{from_s}`/`{to_s}` (epoch seconds) too.",
+            nonempty_values=True,
         ),
     )
 

@@ -40,6 +40,7 @@ class FieldInfo:
     maximum: float | None = None  # the largest value allowed
     above: float | None = None  # exclusive lower bound (``scale`` must be > 0)
     path: bool = False  # a file path: resolved against the profile's directory at load
+    nonempty_values: bool = False  # a table whose string values must not be empty
 
 
 @functools.cache
@@ -74,6 +75,7 @@ def fields_of(cls: type) -> tuple[FieldInfo, ...]:
                 maximum=meta.get("max", MAX_DURATION if meta.get("parse") == "duration" else None),
                 above=meta.get("above"),
                 path=bool(meta.get("path", False)),
+                nonempty_values=bool(meta.get("nonempty_values", False)),
             )
         )
     return tuple(out)
