@@ -202,3 +202,39 @@ def test_demo_read_only_wherever_written(tmp_path: Path, argv: list[str]) -> Non
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         os.close(fd)
+
+
+# every command with the arguments it needs: (words before the options, words after)
+COMMANDS: dict[str | None, list[str]] = {
+    None: [], "demo": ["demo"], "check": ["check"], "status": ["status"], "run": ["run", "touch"],
+    "report": ["report", "j.jsonl"], "profile": ["profile", "init", "new.toml"],
+}
+
+
+MATRIX = [(c, o, w) for c in COMMANDS for o in ("profile", "read_only") for w in ("before", "after")
+          if not (c is None and w == "after")]   # the TUI has no subcommand to write an option after
+
+
+@pytest.mark.parametrize(("command", "option", "where"), MATRIX, ids=[f"{c}-{o}-{w}" for c, o, w in MATRIX])
+def test_every_global_option_in_every_place(command: str | None, option: str, where: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """The whole matrix, parsed in-process: the same value wherever written, or the same refusal."""
+    from cockpit.cli import NOT_APPLICABLE, parse_args
+
+    flag = ["--profile", "p.toml"] if option == "profile" else ["--read-only"]
+    words = COMMANDS[command]
+    argv = [*flag, *words] if where == "before" else [*words, *flag]
+    if command == "check" and option != "profile":
+        argv.append("p.toml")
+    if (command, option) in NOT_APPLICABLE:
+        with pytest.raises(SystemExit) as exc:
+            parse_args(argv)
+        assert exc.value.code == Exit.USAGE
+        assert NOT_APPLICABLE[(command, option)] in capsys.readouterr().err
+        return
+    args = parse_args(argv)
+    assert args.command == command
+    if option == "profile":
+        assert args.profile == "p.toml"
+    else:
+        assert args.read_only is True
