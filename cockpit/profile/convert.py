@@ -201,7 +201,7 @@ class Converter:
         if full.is_dir() and path and path[-1] != "outbox" and not any(c in value for c in "*?["):
             self.report.error(path, f'"{value}" is a directory ({full}), not a file')
             return INVALID
-        return str(full)
+        return str(full) + ("/" if value.endswith("/") else "")   # "outbox/" stays a directory
 
     def _parsed(self, value: Any, path: Path, parse: Any, error: type[Exception], secret: bool) -> Any:
         if not isinstance(value, str):

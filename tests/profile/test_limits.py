@@ -137,3 +137,11 @@ def test_relative_ssh_paths_are_relative_to_the_profile(tmp_path: Path, monkeypa
     assert profile.ssh.config == str(d / "conf" / "ssh_config")
     assert profile.ssh.client_keys == (str(d / "keys" / "id"), str(Path("~/abs").expanduser()))
     assert profile.sources["prom"].ca_bundle == str(d / "ca.pem")
+
+
+def test_a_directory_path_keeps_its_slash(tmp_path: Path) -> None:
+    """``outbox = "mail/"`` names a directory that may not exist yet: it stays one once resolved."""
+    (tmp_path / "p.toml").write_text(with_step(EMAIL + 'outbox = "mail/"\n'))
+    profile, problems = validate(tmp_path / "p.toml", environ={})
+    assert profile is not None, problems
+    assert profile.step("mail").email.outbox == f"{tmp_path}/mail/"   # type: ignore[union-attr]
