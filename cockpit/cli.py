@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("journal", metavar="JOURNAL")
     rep.add_argument("--format", choices=("md", "json"), default="md")
 
+    ab = sub.add_parser("abandon", help="close the profile's open session for good (the next driver starts anew)")
+    ab.add_argument("--profile", required=True, metavar="NAME|PATH")
+    ab.add_argument("--reason", metavar="TEXT", help="why, for the record")
+
     pr = sub.add_parser("profile", help="profile helpers")
     prs = pr.add_subparsers(dest="profile_command", metavar="ACTION")
     init = prs.add_parser("init", help="write a starter profile")
@@ -71,6 +75,7 @@ _COMMANDS = {
     "status": "cockpit.commands.status",
     "run": "cockpit.commands.run",
     "report": "cockpit.commands.report",
+    "abandon": "cockpit.commands.abandon",
     "profile": "cockpit.commands.profile_init",
 }
 

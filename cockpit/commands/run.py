@@ -3,7 +3,7 @@
 Exit codes: 0 the step succeeded; 1 a host failed (or the step failed / partly
 failed); 2 bad profile or usage (unknown step, host not in the group); 3
 refused by the guard (read-only, lock held by another driver, `after` steps
-not done, confirmation missing); 130 interrupted (Ctrl-C / SIGTERM: the step
+not done, confirmation missing, the journal cannot be written); 130 interrupted (Ctrl-C / SIGTERM: the step
 is cancelled on every host and that is journalled).
 
 Confirmation: ``confirm = "yes"`` steps need ``--yes``; ``confirm = "type"``
@@ -104,11 +104,13 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
         return EXIT_FAIL
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, interrupt)
+    told = 0
     try:
         for notice in controller.notices:
             print(f"cockpit run: {notice}", file=sys.stderr, flush=True)
         if controller.journal is not None:
             print(f"cockpit run: journal {controller.journal.path}", file=sys.stderr, flush=True)
+        told = len(controller.notices)
         if step.kind in REPORTING_KINDS and controller.is_driver:
             await controller.sample_now()
         result = await controller.fire(step.id, confirmation=args.confirm, yes=args.yes,
@@ -117,15 +119,20 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(sig)
+        problem = controller.journal_problem
         await controller.stop()
+    for notice in controller.notices[told:]:
+        print(f"cockpit run: {notice}", file=sys.stderr, flush=True)
     if result.state == "refused":
         _err(f"refused: {result.reason}")
         return EXIT_REFUSED
     for row in summary(result):
         print(row, flush=True)
+    if problem is not None:
+        _err(f"journal cannot be written: {problem}: the record of this run is incomplete")
     if interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_OK if result.ok else EXIT_FAIL
+    return EXIT_OK if result.ok and problem is None else EXIT_FAIL
 
 
 # step kinds whose messages may report the checks: sampled once before they fire

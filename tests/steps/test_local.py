@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cockpit.profile.model import StepSpec
+from cockpit.output import MAX_LINE, TRUNCATED
 from cockpit.results import OutputLine
 from cockpit.steps import execute, local, preview
 from tests.steps.conftest import make_ctx
@@ -122,12 +123,14 @@ async def test_undefined_var_is_a_clear_failure(tmp_path: Path) -> None:
     assert result.reason == "step audit: command uses {nope}, which is not in [vars]"
 
 
-async def test_long_line_without_newline(tmp_path: Path) -> None:
-    step = local_step("head -c 3000000 /dev/zero | tr '\\0' x")
+async def test_long_line_without_newline_is_cut_as_it_is_read(tmp_path: Path) -> None:
+    """3 MB without a newline, then a short line: one line of MAX_LINE characters marked truncated, then the next."""
+    step = local_step("head -c 3000000 /dev/zero | tr '\\0' x; echo; echo after")
     lines: list[OutputLine] = []
     result = await execute(step, make_ctx(tmp_path, step), lines.append)
     assert result.ok, result.reason
-    assert sum(len(ln.text) for ln in lines) == 3_000_000
+    assert [ln.text for ln in lines] == ["x" * MAX_LINE + TRUNCATED, "after"]
+    assert result.hosts[0].tail == ("x" * MAX_LINE + TRUNCATED, "after")
 
 
 async def test_preview_names_the_command_and_directory(tmp_path: Path) -> None:
