@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.profile.model import StepSpec
 from cockpit.output import MAX_LINE, TRUNCATED
+from cockpit.profile.model import StepSpec
 from cockpit.results import OutputLine
 from cockpit.steps import execute, local, preview
 from tests.steps.conftest import make_ctx
