@@ -237,6 +237,9 @@ def _problem(value: object, hint: Any, where: str) -> str | None:
         options = get_args(hint)
         if any(_problem(value, o, where) is None for o in options):
             return None
+        real = [o for o in options if o is not type(None)]
+        if len(real) == 1:          # X | None given something else: say what is wrong with it as an X
+            return _problem(value, real[0], where)
         names = " or ".join(_name(o) for o in options)
         return f"{where} must be {names}, not {_show(value)}"
     if hint is type(None):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -159,3 +160,20 @@ async def test_cancel_while_spawning_leaves_nothing_behind(tmp_path: Path) -> No
         if pidfile.exists() and pidfile.read_text().strip():
             pid = int(pidfile.read_text())
             assert wait_until(lambda pid=pid: gone(pid))
+
+
+async def test_the_watchdog_stands_down_when_the_step_ends_and_leaves_background_jobs_alone(tmp_path: Path) -> None:
+    """Only the cockpit's death kills the group: a step that ends normally keeps its detached jobs."""
+    step = local_step("sleep 30 >/dev/null 2>&1 </dev/null & echo $! > bg.pid; echo started")
+    told: list[tuple[int, int, int | None]] = []
+    ctx = dataclasses.replace(make_ctx(tmp_path, step), on_process=lambda *a: told.append(a))
+    result = await execute(step, ctx)
+    assert result.ok, result.reason
+    (pid, pgid, watchdog), = told
+    assert pid == pgid and watchdog is not None
+    assert gone(watchdog), "the watchdog outlived its step"
+    background = int((tmp_path / "bg.pid").read_text())
+    try:
+        assert not gone(background), "a normal end must not kill what the step left running on purpose"
+    finally:
+        os.kill(background, 9)
