@@ -1,10 +1,11 @@
 """``cockpit run STEP --profile P``: fire one step headless, journalled, with host-prefixed output.
 
 Exit codes: 0 the step succeeded; 1 a host failed (or the step failed / partly
-failed); 2 bad profile or usage (unknown step, host not in the group); 3
-refused by the guard (read-only, lock held by another driver, `after` steps
-not done, confirmation missing, the journal cannot be written); 130 interrupted (Ctrl-C / SIGTERM: the step
-is cancelled on every host and that is journalled).
+failed, or the journal could not record the run: it says so, and how many entries
+are missing); 2 bad profile or usage (unknown step, host not in the group); 3
+refused by the guard (read-only, lock held by another driver, `after` steps not
+done, confirmation missing, the journal cannot be written); 130 interrupted
+(Ctrl-C / SIGTERM: the step is cancelled on every host and that is journalled).
 
 Confirmation: ``confirm = "yes"`` steps need ``--yes``; ``confirm = "type"``
 steps need ``--confirm ENVIRONMENT`` (the exact environment name). A ``--confirm``
