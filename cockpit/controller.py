@@ -78,6 +78,7 @@ class Controller:
         self.lock = DriverLock.for_profile(profile)
         self.lock_error: LockHeld | None = None
         self.notices: list[str] = []          # things to tell the user once (stale lock, resume)
+        self.unrecorded: str | None = None    # set by stop() when held entries could not be written
         self.running: dict[str, RunningStep] = {}
         self.pool: Any = None                  # SshPool, created for a driver only
         self.runner: Any = None
@@ -217,10 +218,11 @@ class Controller:
         if self.journal is not None and not self.journal.closed:
             self._append("session_end", user=self._me[0], host=self._me[1])
             if self.journal.pending:
-                self.notices.append(
+                self.unrecorded = (
                     f"the journal could not be written ({self.journal.broken}): {self.journal.pending} "
                     f"entr{'y was' if self.journal.pending == 1 else 'ies were'} not recorded in "
                     f"{self.journal.path}")
+                self.notices.append(self.unrecorded)
             self.journal.close()
         self.lock.release()
 
@@ -400,8 +402,14 @@ class Controller:
 
     def decide(self, step_id: str, confirmation: str | None = None, yes: bool = False,
                override: bool = False, action: Action = "fire") -> Decision:
-        """What the guard says now (journals nothing: use it to ask what a step needs)."""
+        """What the guard says now (use it to ask what a step needs).
+
+        Journals nothing new; a broken journal is retried first (asking is the operator's
+        next action), so the answer is about whether the journal can be written now.
+        """
         step = self.profile.step(step_id)
+        if self.is_driver:
+            self._journal_ready()
         return self._guard().decide(step, session=self.session, read_only=self.read_only,
                                     lock=_Held(self.is_driver and self.journal is not None),
                                     confirmation=confirmation, yes=yes, override=override, action=action,
