@@ -39,6 +39,7 @@ NOT_APPLICABLE: dict[tuple[str | None, str], str] = {
                            "--profile does not apply",
     ("profile", "profile"): "cockpit profile init writes a new profile at PATH; --profile does not apply",
     ("profile", "read_only"): "cockpit profile init writes a file, so it cannot be --read-only",
+    ("abandon", "read_only"): "cockpit abandon writes the journal, so it cannot be --read-only",
 }
 
 
@@ -155,6 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_globals(rep, "report")
     rep.add_argument("--format", choices=("md", "json"), default="md", action=_Once)
 
+    ab = sub.add_parser("abandon", help="close the profile's open session for good (the next driver starts anew)")
+    _add_globals(ab, "abandon")
+    ab.add_argument("--reason", metavar="TEXT", help="why, for the record")
+
     pr = sub.add_parser("profile", help="profile helpers")
     _add_globals(pr, "profile")
     prs = pr.add_subparsers(dest="profile_command", metavar="ACTION", required=True, parser_class=_Parser)
@@ -221,6 +226,7 @@ _COMMANDS = {
     "status": "cockpit.commands.status",
     "run": "cockpit.commands.run",
     "report": "cockpit.commands.report",
+    "abandon": "cockpit.commands.abandon",
     "profile": "cockpit.commands.profile_init",
 }
 

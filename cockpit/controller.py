@@ -6,6 +6,12 @@ poller, the series store and the check engine. Every action goes
 guard -> journal -> execute -> journal, and listeners hear about it only
 after the journal has it on disk.
 
+A journal write that fails (disk full, I/O error) never goes unnoticed: the
+controller keeps going (monitoring, cancelling), says so (`journal_problem`,
+`on_journal_problem`, a notice), and the guard refuses every step and tick
+until a write succeeds again; each action retries first. Never act without a
+record.
+
 A read-only controller (flag or profile) never takes the lock, never writes
 the journal and never creates an SSH pool: it follows the driver's journal
 (`JournalFollower`) to show the same session. A driver that finds the lock
@@ -21,9 +27,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from cockpit import procs
 from cockpit.checks import CheckEngine
+from cockpit.entries import EntryType
 from cockpit.guard import Action, Decision, Guard
-from cockpit.journal import Journal, find_open_session, read_journal, redactor_for, session_start_fields
+from cockpit.journal import (
+    Journal,
+    JournalWriteError,
+    find_open_session,
+    read_journal,
+    redactor_for,
+    session_start_fields,
+)
 from cockpit.lock import DriverLock, LockHeld, LockHolder, read_holder
 from cockpit.profile.model import Profile, StepSpec
 from cockpit.results import HostResult, OutputLine, StepResult
@@ -63,6 +78,7 @@ class Controller:
         self.lock = DriverLock.for_profile(profile)
         self.lock_error: LockHeld | None = None
         self.notices: list[str] = []          # things to tell the user once (stale lock, resume)
+        self.unrecorded: str | None = None    # set by stop() when held entries could not be written
         self.running: dict[str, RunningStep] = {}
         self.pool: Any = None                  # SshPool, created for a driver only
         self.runner: Any = None
@@ -73,7 +89,7 @@ class Controller:
         self._ended: dict[str, asyncio.Event] = {}     # set once a fired step's end is journalled
         self._background: list[asyncio.Task[Any]] = []
         self._listeners: dict[str, list[Listener]] = {
-            k: [] for k in ("output", "step", "series", "checks", "connection", "journal")}
+            k: [] for k in ("output", "step", "series", "checks", "connection", "journal", "journal_problem")}
         self._me = whoami()
 
     # -- listeners -------------------------------------------------------------------------
@@ -101,6 +117,19 @@ class Controller:
     def on_journal(self, fn: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
         """Every journal entry, written by us or (read-only) followed from the driver's file."""
         return self._add("journal", fn)
+
+    def on_journal_problem(self, fn: Callable[[str | None], None]) -> Callable[[], None]:
+        """Called with the reason when the journal cannot be written, and with None once it can again."""
+        return self._add("journal_problem", fn)
+
+    @property
+    def journal_problem(self) -> str | None:
+        """Why the journal cannot be written now (None: it can); nothing is fired meanwhile."""
+        j = self.journal
+        if j is None or j.broken is None:
+            return None
+        held = f"; {j.pending} entr{'y' if j.pending == 1 else 'ies'} held in memory" if j.pending else ""
+        return f"{j.broken}{held}"
 
     def _emit(self, kind: str, *args: Any) -> None:
         for fn in list(self._listeners[kind]):
@@ -149,8 +178,14 @@ class Controller:
                 try:
                     self._open_journal()
                 except OSError:
+                    if self.journal is not None:
+                        self.journal.close()
+                        self.journal = None
                     self.lock.release()
                     raise
+                if self.journal_problem is not None:
+                    self.notices.append(f"journal cannot be written: {self.journal_problem}; "
+                                        "nothing can be fired until it can")
         if not self.is_driver:
             self._background.append(asyncio.create_task(self._follow(), name="journal-follow"))
         if self.is_driver and connect:
@@ -181,7 +216,13 @@ class Controller:
             with contextlib.suppress(Exception):
                 await self.pool.close()
         if self.journal is not None and not self.journal.closed:
-            self.journal.append("session_end", user=self._me[0], host=self._me[1])
+            self._append("session_end", user=self._me[0], host=self._me[1])
+            if self.journal.pending:
+                self.unrecorded = (
+                    f"the journal could not be written ({self.journal.broken}): {self.journal.pending} "
+                    f"entr{'y was' if self.journal.pending == 1 else 'ies were'} not recorded in "
+                    f"{self.journal.path}")
+                self.notices.append(self.unrecorded)
             self.journal.close()
         self.lock.release()
 
@@ -189,31 +230,83 @@ class Controller:
         user, host = self._me
         path = find_open_session(self.profile, self.now())
         if path is not None:
-            self.journal, entries = Journal.resume(path, self.profile, self.redact, self.now)
+            damage: list[str] = []
+            self.journal, entries = Journal.resume(path, self.profile, self.redact, self.now,
+                                                   on_warning=damage.append)
             self.session = Session.from_entries(entries)
             self.journal.listeners.append(self._journalled)
             interrupted = sorted(self.session.running)
-            self.journal.append("session_resume", **session_start_fields(self.profile, "driver", user, host))
+            self._append("session_resume", **session_start_fields(self.profile, "driver", user, host))
             for step_id in interrupted:
-                self.journal.append(
+                still = self._still_running(step_id)
+                self._append(
                     "step_end", step=step_id, state="cancelled", hosts=[],
                     reason="interrupted: the cockpit running it stopped before it finished; "
-                           "check the hosts before firing it again")
+                           + (still or "check the hosts before firing it again"))
+                if still:
+                    self.notices.append(f"{step_id} was interrupted: {still}")
             self.notices.append(f"resumed session {self.journal.session} ({path})")
+            if damage:
+                shown = damage[:5] + ([f"... and {len(damage) - 5} more"] if len(damage) > 5 else [])
+                self.notices.append("the journal is damaged; skipped: " + "; ".join(shown))
+            self.notices.append(
+                f"to start a new incident instead: cockpit abandon --profile {self.profile.path} "
+                "(closes this session for good)")
         else:
             self.journal = Journal.create(self.profile, self.redact, self.now)
             self.journal.listeners.append(self._journalled)
-            self.journal.append("session_start", **session_start_fields(self.profile, "driver", user, host))
+            self._append("session_start", **session_start_fields(self.profile, "driver", user, host))
+
+    def _still_running(self, step_id: str) -> str | None:
+        """What of an interrupted local step's process group still runs on this machine (None: nothing)."""
+        rec = self.session.processes.get(step_id)
+        if rec is None or rec.get("machine") != self._me[1] or not isinstance(rec.get("pgid"), int):
+            return None
+        if rec.get("boot_id") and rec.get("boot_id") != procs.boot_id():
+            return None   # the machine rebooted since: nothing of it survives
+        alive = procs.in_group(rec["pgid"])
+        if not alive:
+            return None
+        shown = ", ".join(f"pid {p.pid} `{p.command}`" for p in alive[:5])
+        more = f" and {len(alive) - 5} more" if len(alive) > 5 else ""
+        return (f"its processes are STILL RUNNING on this machine: {shown}{more} (process group "
+                f"{rec['pgid']}; stop them with `kill -- -{rec['pgid']}` or let them finish before firing it again)")
 
     def _journalled(self, entry: dict[str, Any]) -> None:
         self.session.apply(entry)
         self._emit("journal", entry)
 
-    def _append(self, type_: str, **data: Any) -> dict[str, Any] | None:
-        """Journal an entry when we are the driver (observers never write)."""
+    def _append(self, type_: EntryType, *, hold: bool = True, **data: Any) -> dict[str, Any] | None:
+        """Journal an entry when we are the driver (observers never write).
+
+        Returns None when nothing was written: not the driver, or the journal cannot be
+        written (see `journal_problem`; the entry is held unless ``hold`` is False).
+        """
         if self.journal is None or self.journal.closed:
             return None
-        return self.journal.append(type_, **data)
+        was = self.journal.broken
+        try:
+            entry = self.journal.append(type_, hold=hold, **data)
+        except JournalWriteError:
+            if was is None:
+                self._emit("journal_problem", self.journal_problem)
+            return None
+        if was is not None:
+            self.notices.append(f"the journal can be written again (it failed: {was})")
+            self._emit("journal_problem", None)
+        return entry
+
+    def _journal_ready(self) -> str | None:
+        """Before an action: retry a broken journal (a ``journal_recovered`` entry); why not, else None."""
+        j = self.journal
+        if j is None or j.closed or j.broken is None:
+            return None
+        was = j.broken
+        if j.retry():
+            self.notices.append(f"the journal can be written again (it failed: {was})")
+            self._emit("journal_problem", None)
+            return None
+        return self.journal_problem
 
     async def _follow(self, interval: float = 0.25) -> None:
         """Observers: replay the driver's open journal, then apply what it appends."""
@@ -309,19 +402,28 @@ class Controller:
 
     def decide(self, step_id: str, confirmation: str | None = None, yes: bool = False,
                override: bool = False, action: Action = "fire") -> Decision:
-        """What the guard says now (journals nothing: use it to ask what a step needs)."""
+        """What the guard says now (use it to ask what a step needs).
+
+        Journals nothing new; a broken journal is retried first (asking is the operator's
+        next action), so the answer is about whether the journal can be written now.
+        """
         step = self.profile.step(step_id)
+        if self.is_driver:
+            self._journal_ready()
         return self._guard().decide(step, session=self.session, read_only=self.read_only,
                                     lock=_Held(self.is_driver and self.journal is not None),
-                                    confirmation=confirmation, yes=yes, override=override, action=action)
+                                    confirmation=confirmation, yes=yes, override=override, action=action,
+                                    journal_problem=self.journal_problem if self.is_driver else None)
 
     # -- actions -----------------------------------------------------------------------------
     def start_rollback(self) -> bool:
         """Start the RTO clock (driver only; one rollback per session: False when it has started already)."""
         if not self.is_driver or self.session.rollback_started is not None:
             return False
-        self._append("rollback_start", by=self.driver, rto_budget=self.profile.cockpit.rto)
-        return True
+        if self._journal_ready() is not None:
+            return False
+        return self._append("rollback_start", hold=False, by=self.driver,
+                            rto_budget=self.profile.cockpit.rto) is not None
 
     def end_rollback(self) -> bool:
         if not self.is_driver or not self.session.rollback_running:
@@ -339,6 +441,7 @@ class Controller:
         needs ``confirmation`` (the environment name, typed) like any other step.
         """
         step = self.profile.step(step_id)
+        self._journal_ready()
         decision = self.decide(step_id, confirmation=confirmation, yes=True, override=override, action="tick")
         if not decision.allowed:
             self._append("guard_refused", step=step.id, action="tick", reason=decision.reason,
@@ -347,7 +450,9 @@ class Controller:
         if decision.override:
             self._append("guard_override", step=step.id, missing=list(decision.missing),
                          reason=decision.reason, by=self.driver)
-        self._append("manual_tick", step=step.id, title=step.title, note=note, by=self.driver)
+        if self._append("manual_tick", hold=False, step=step.id, title=step.title, note=note,
+                        by=self.driver) is None and self.journal_problem is not None:
+            return Decision(False, f"journal cannot be written: {self.journal_problem}", needs=decision.needs)
         return decision
 
     def _hosts_for(self, step: StepSpec, hosts: Sequence[str] | None) -> tuple[tuple[str, ...], str | None]:
@@ -391,8 +496,16 @@ class Controller:
         if step is not None and step.ends_rollback and facts.rollback_ended is None:
             # the step that ends the rollback announces the end: its time is now
             facts = replace(facts, rollback_ended=self.now())
+        on_process = None
+        if step is not None:
+            step_id = step.id
+
+            def on_process(pid: int, pgid: int, watchdog: int | None) -> None:
+                self._append("step_process", step=step_id, pid=pid, pgid=pgid, watchdog=watchdog,
+                             machine=self._me[1], boot_id=procs.boot_id())
+
         return StepContext(self.profile, facts, self.redact,
-                           str(self.journal.path) if self.journal else None, note)
+                           str(self.journal.path) if self.journal else None, note, on_process)
 
     async def preview(self, step_id: str, *, header: bool = True) -> str:
         """What the step will do: the preview command's output (ssh) or the rendered message.
@@ -440,6 +553,7 @@ class Controller:
                    note: str | None = None) -> StepResult:
         """guard -> journal step_start -> execute -> journal step_end. Never raises for a refusal."""
         step = self.profile.step(step_id)
+        self._journal_ready()
         decision = self.decide(step_id, confirmation, yes, override)
         if not decision.allowed:
             return self._refused(step, decision.reason, decision)
@@ -453,9 +567,11 @@ class Controller:
             self.start_rollback()
         command = self.profile.expand(step.command) if step.command else None
         started = self.now()
-        self._append("step_start", step=step.id, title=step.title, kind=step.kind, command=command,
-                     hosts=list(targets), confirm=step.confirm, override=decision.override, note=note,
-                     by=self.driver)
+        recorded = self._append("step_start", hold=False, step=step.id, title=step.title, kind=step.kind,
+                                command=command, hosts=list(targets), confirm=step.confirm,
+                                override=decision.override, note=note, by=self.driver)
+        if recorded is None and self.journal_problem is not None:   # never act without a record
+            return self._refused(step, f"journal cannot be written: {self.journal_problem}")
         run = RunningStep(step.id, started, targets)
         self.running[step.id] = run
         ended = self._ended[step.id] = asyncio.Event()

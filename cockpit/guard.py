@@ -1,7 +1,7 @@
 """The guard: the ONE place that decides whether a step may run.
 
 Order of the rules (the first that refuses wins): read-only, driver lock,
-a tick of a step that is not manual, already running, ``after`` preconditions
+a journal that cannot be written (never act without a record), a tick of a step that is not manual, already running, ``after`` preconditions
 (unless overridden), confirmation.
 The guard decides only; the controller journals refusals and overrides.
 """
@@ -48,6 +48,7 @@ class Guard:
         yes: bool,
         override: bool,
         action: Action = "fire",
+        journal_problem: str | None = None,
     ) -> Decision:
         needs: Needs = step.confirm
         if read_only:
@@ -55,6 +56,8 @@ class Guard:
         if lock is None or not lock.held:
             who = self.lock_holder or "the driver lock is not held by this cockpit"
             return Decision(False, f"not the driver: {who}", needs=needs)
+        if journal_problem is not None:
+            return Decision(False, f"journal cannot be written: {journal_problem}", needs=needs)
         if action == "tick" and step.kind != "manual":
             # a tick marks the step done without running it: only a person's step may be ticked
             return Decision(False, f"{step.id} is a {step.kind} step: only manual steps are ticked "

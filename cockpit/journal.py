@@ -17,11 +17,26 @@ was done in it (a step, a manual tick, a rollback) less than
 across the prepare phase run step by step from the shell, and across the
 post-rollback steps after ``rollback_end``. A session with nothing done,
 quit cleanly, or idle for longer than the window, is closed: the next driver
-starts a new journal.
+starts a new journal. A session closed with ``cockpit abandon`` (a
+``session_abandoned`` entry) is never reopened, whatever it says.
+
+Writes that fail. `Journal.append` cuts the file back to its last whole entry
+(a partial write never glues the next entry onto a fragment), keeps the entry
+in memory (bounded, `PENDING_MAX`) and raises `JournalWriteError`; from then
+on the journal is ``broken`` and every append first retries: the first write
+that succeeds puts a ``journal_recovered`` entry, then the held entries (their
+own times), then the new one. An entry written with ``hold=False`` (what
+precedes an action: ``step_start``, ``manual_tick``, ``rollback_start``) is not
+held: the caller does not act.
+
+Reads are bounded and checked. A line longer than `MAX_ENTRY_BYTES` is skipped
+without being held in memory; each entry is checked against its kind
+(`cockpit.entries`); what is skipped is reported as ``file:line: why``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -32,14 +47,20 @@ from pathlib import Path
 from typing import Any
 
 from cockpit import __version__, secrets
+from cockpit.entries import ACTIVITY, ATTACH, ENTRY_TYPES, EntryType, validate
 from cockpit.profile.model import Profile
 from cockpit.state import journals_dir, profile_key
 
-ENTRY_TYPES = (
-    "session_start", "session_resume", "session_end", "rollback_start", "rollback_end",
-    "step_start", "step_output", "step_end", "guard_refused", "guard_override",
-    "check_transition", "manual_tick", "connection", "journal_repaired",
-)
+__all__ = ["ENTRY_TYPES", "EntryType", "Journal", "JournalWriteError", "load_journal", "read_journal"]
+
+MAX_ENTRY_BYTES = 16 << 20     # a longer line is skipped on read, unread
+MAX_WRITE_BYTES = 8 << 20      # an entry larger than this is written with its long strings cut
+PENDING_MAX = 10_000           # entries held in memory while the journal cannot be written
+CLOCK_SKEW = 300.0             # an entry this far in the future does not count as recent activity
+
+
+class JournalWriteError(OSError):
+    """A journal write failed: the file was cut back to its last whole entry; the journal is broken."""
 
 
 class JournalWarning(UserWarning):
@@ -94,11 +115,48 @@ def redactor_for(profile: Profile, environ: dict[str, str] | None = None) -> Red
 
 
 def is_entry(obj: object) -> bool:
-    """A dict with a string ``type`` and a numeric ``ts``."""
-    if not isinstance(obj, dict):
-        return False
-    ts = obj.get("ts")
-    return isinstance(obj.get("type"), str) and isinstance(ts, int | float) and not isinstance(ts, bool)
+    """A valid entry of a known kind (see `cockpit.entries.validate` for why not)."""
+    return validate(obj) is None
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_line(line: bytes) -> tuple[dict[str, Any] | None, str]:
+    """The entry on one journal line, or None and why not."""
+    try:
+        obj = json.loads(line, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError):
+        return None, "not a JSON entry"
+    except RecursionError:
+        return None, "nested too deep to be a journal entry"
+    problem = validate(obj)
+    if problem is not None:
+        return None, f"not a valid journal entry ({problem})"
+    return obj, ""
+
+
+def _lines(f: Any, limit: int) -> Iterator[tuple[int, bytes | None, int, bool]]:
+    """``(line number, line or None when longer than limit, length, ended by a newline)``; bounded memory."""
+    n, parts, size, over = 1, [], 0, False
+    while chunk := f.read(1 << 16):
+        start = 0
+        while True:
+            nl = chunk.find(b"\n", start)
+            piece = chunk[start:] if nl < 0 else chunk[start:nl]
+            size += len(piece)
+            if size > limit:
+                over, parts = True, []
+            elif not over:
+                parts.append(piece)
+            if nl < 0:
+                break
+            yield n, None if over else b"".join(parts), size, True
+            n, parts, size, over = n + 1, [], 0, False
+            start = nl + 1
+    if size:
+        yield n, None if over else b"".join(parts), size, False
 
 
 @dataclass(frozen=True)
@@ -109,28 +167,27 @@ class JournalContents:
 
 def load_journal(path: str | os.PathLike[str]) -> JournalContents:
     """Every whole entry of the journal, and what was skipped (never raises on damage, only on I/O)."""
-    data = Path(path).read_bytes()
     problems: list[str] = []
-    lines = data.split(b"\n")
-    tail = lines.pop()  # b"" when the file ends with a newline
-    if tail.strip():
-        problems.append(
-            f"{path}: the last line is cut ({len(tail)} bytes without a newline, "
-            "a crash mid-write?); read up to the last whole entry"
-        )
     entries: list[dict[str, Any]] = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-        except (ValueError, UnicodeDecodeError):
-            problems.append(f"{path}:{n}: not a JSON entry; skipped")
-            continue
-        if not is_entry(entry):
-            problems.append(f"{path}:{n}: not a journal entry (needs a type and a numeric ts); skipped")
-            continue
-        entries.append(entry)
+    with Path(path).open("rb") as f:
+        for n, line, size, whole in _lines(f, MAX_ENTRY_BYTES):
+            if not whole:
+                if line is None or line.strip():
+                    problems.append(
+                        f"{path}:{n}: the last line is cut ({size} bytes without a newline, "
+                        "a crash mid-write?); read up to the last whole entry")
+                break
+            if line is None:
+                problems.append(f"{path}:{n}: a line of {size} bytes, over the {MAX_ENTRY_BYTES >> 20} MiB "
+                                "an entry may have; skipped")
+                continue
+            if not line.strip():
+                continue
+            entry, why = parse_line(line)
+            if entry is None:
+                problems.append(f"{path}:{n}: {why}; skipped")
+                continue
+            entries.append(entry)
     return JournalContents(entries, problems)
 
 
@@ -148,7 +205,6 @@ def read_journal(
 
 
 RESUME_WINDOW = 12 * 3600.0
-_ACTIVITY = frozenset({"rollback_start", "rollback_end", "step_end", "manual_tick"})
 
 
 def is_open(entries: list[dict[str, Any]], now: float | None = None) -> bool:
@@ -158,12 +214,14 @@ def is_open(entries: list[dict[str, Any]], now: float | None = None) -> bool:
     active = False
     for e in entries:
         t = e.get("type")
-        active = active or t in _ACTIVITY
+        active = active or t in ACTIVITY
+        if t == "session_abandoned":
+            return False
         if t == "rollback_start":
             rollback_open = True
         elif t == "rollback_end":
             rollback_open = False
-        elif t in ("session_start", "session_resume"):
+        elif t in ATTACH:
             attached = True
         elif t == "session_end":
             attached = False
@@ -172,7 +230,8 @@ def is_open(entries: list[dict[str, Any]], now: float | None = None) -> bool:
     if now is None or not active or not entries:
         return False
     last = entries[-1].get("ts")
-    return isinstance(last, int | float) and now - last < RESUME_WINDOW
+    # a last entry dated in the future is damage, not activity: it must not hold the session open
+    return isinstance(last, int | float) and -CLOCK_SKEW < now - last < RESUME_WINDOW
 
 
 def journals_of(profile: Profile) -> list[Path]:
@@ -207,6 +266,11 @@ class Journal:
         self.redact = redactor
         self._now = now
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._good_size = os.fstat(fd).st_size   # the file up to its last whole entry
+        self.broken: str | None = None           # why the last write failed (None: writing works)
+        self.broken_since: float | None = None
+        self._pending: list[dict[str, Any]] = []  # entries held while broken, in order
+        self.lost = 0                            # held entries dropped (over PENDING_MAX)
 
     @classmethod
     def create(
@@ -229,55 +293,165 @@ class Journal:
     @classmethod
     def resume(
         cls, path: Path, profile: Profile, redactor: Redactor | None = None,
-        now: Callable[[], float] | None = None,
+        now: Callable[[], float] | None = None, on_warning: Callable[[str], None] | None = None,
     ) -> tuple[Journal, list[dict[str, Any]]]:
         """Reopen ``path`` for appending; returns the journal and its entries so far.
 
         A last line cut by a crash is dropped from the file (it was never
-        acknowledged) and the repair is journalled.
+        acknowledged) and the repair is journalled. Damaged lines are skipped and
+        told to ``on_warning`` (``file:line: why``).
         """
-        data = path.read_bytes()
-        cut = len(data) - (data.rfind(b"\n") + 1)
-        if cut:
-            with path.open("r+b") as f:
-                f.truncate(len(data) - cut)
-                f.flush()
-                os.fsync(f.fileno())
-        entries = load_journal(path).entries
         fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        try:
+            size = os.fstat(fd).st_size
+            cut = _cut_tail_length(path, size)
+            if cut:
+                os.ftruncate(fd, size - cut)
+                os.fsync(fd)
+            contents = load_journal(path)
+        except BaseException:
+            os.close(fd)
+            raise
+        for problem in contents.problems:
+            if on_warning is not None:
+                on_warning(problem)
+        entries = contents.entries
         journal = cls(path, fd, redactor or redactor_for(profile), now or _time)
         if entries:
             journal.session = str(entries[0].get("session", path.stem))
         if cut:
-            journal.append("journal_repaired", dropped_bytes=cut,
-                           reason="the last line was cut by a crash mid-write; dropped")
+            with contextlib.suppress(JournalWriteError):    # held: the journal says it is broken
+                journal.append("journal_repaired", dropped_bytes=cut,
+                               reason="the last line was cut by a crash mid-write; dropped")
         return journal, entries
 
     @property
     def closed(self) -> bool:
         return self._fd is None
 
-    def append(self, type_: str, **data: Any) -> dict[str, Any]:
-        """Write one entry, fsync, then tell listeners. Returns the entry as written (redacted)."""
+    @property
+    def pending(self) -> int:
+        """Entries held in memory, not yet on disk."""
+        return len(self._pending)
+
+    def append(self, type_: EntryType, *, hold: bool = True, **data: Any) -> dict[str, Any]:
+        """Write one entry, fsync, then tell listeners. Returns the entry as written (redacted).
+
+        Raises `JournalWriteError` when it cannot be written: the file keeps only whole
+        entries, the journal is ``broken``, and the entry is held for the next successful
+        write unless ``hold`` is False (the caller is about to act on it: it must not).
+        """
         if self._fd is None:
             raise ValueError(f"journal {self.path} is closed")
         entry: dict[str, Any] = {"ts": data.pop("ts", None) or self._now(), "type": type_,
                                  "session": self.session}
         entry.update(self.redact.deep(data))
-        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
-        raw = line.encode("utf-8")
-        written = 0
-        while written < len(raw):
-            written += os.write(self._fd, raw[written:])
-        os.fsync(self._fd)
-        for listener in list(self.listeners):
-            listener(entry)
+        try:
+            self._commit([entry])
+        except JournalWriteError:
+            if hold:
+                self._hold(entry)
+            raise
         return entry
 
+    def retry(self) -> bool:
+        """A broken journal: try to write what is held now (True when the journal works)."""
+        if self._fd is None:
+            return False
+        if self.broken is None:
+            return True
+        try:
+            self._commit([])
+        except JournalWriteError:
+            return False
+        return True
+
+    def _commit(self, new: list[dict[str, Any]]) -> None:
+        """Write ``new`` (after the held entries, when broken), then tell the listeners."""
+        batch = list(new)
+        if self.broken is not None:
+            recovered = {"ts": self._now(), "type": "journal_recovered", "session": self.session,
+                         "since": self.broken_since, "reason": self.broken, "late": len(self._pending),
+                         "lost": self.lost}
+            batch = [recovered, *self._pending, *new]
+        try:
+            self._write(batch)
+        except OSError as exc:
+            if self.broken is None:
+                self.broken_since = self._now()
+            self.broken = f"{exc.strerror or exc} ({self.path.parent})"
+            raise JournalWriteError(exc.errno or 0, f"journal cannot be written: {self.broken}") from exc
+        self._pending.clear()
+        self.broken = self.broken_since = None
+        self.lost = 0
+        for written in batch:
+            for listener in list(self.listeners):
+                listener(written)
+
+    def _hold(self, entry: dict[str, Any]) -> None:
+        self._pending.append(entry)
+        if len(self._pending) > PENDING_MAX:
+            del self._pending[0]
+            self.lost += 1
+
+    def _write(self, batch: list[dict[str, Any]]) -> None:
+        """Write whole lines or nothing: on failure the file is cut back to its last whole entry."""
+        assert self._fd is not None
+        raw = b"".join(_encode(e) for e in batch)
+        fd = self._fd
+        try:
+            if os.fstat(fd).st_size != self._good_size:   # a cut back that failed earlier
+                os.ftruncate(fd, self._good_size)
+            written = 0
+            while written < len(raw):
+                written += os.write(fd, raw[written:])
+            os.fsync(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, self._good_size)
+                os.fsync(fd)
+            raise
+        self._good_size += len(raw)
+
     def close(self) -> None:
+        """Close the file; entries still held (see `pending`) are lost: say so before closing."""
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
+
+
+def _encode(entry: dict[str, Any]) -> bytes:
+    raw = (json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str) + "\n").encode()
+    if len(raw) <= MAX_WRITE_BYTES:
+        return raw
+    # an entry too large for the readers: keep its shape, cut its long strings
+    cut = _cut_strings(entry, 512)
+    cut["truncated"] = f"entry of {len(raw)} bytes, over {MAX_WRITE_BYTES >> 20} MiB: long strings cut"
+    return (json.dumps(cut, ensure_ascii=False, separators=(",", ":"), default=str) + "\n").encode()
+
+
+def _cut_strings(value: Any, limit: int) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= limit else value[:limit] + " … (truncated)"
+    if isinstance(value, dict):
+        return {k: _cut_strings(v, limit) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_cut_strings(v, limit) for v in value]
+    return value
+
+
+def _cut_tail_length(path: Path, size: int) -> int:
+    """Bytes after the last newline of the file (a line cut by a crash), read from its end only."""
+    with path.open("rb") as f:
+        pos = size
+        while pos > 0:
+            start = max(0, pos - (1 << 16))
+            f.seek(start)
+            nl = f.read(pos - start).rfind(b"\n")
+            if nl >= 0:
+                return size - (start + nl + 1)
+            pos = start
+    return size
 
 
 def session_start_fields(profile: Profile, mode: str, user: str, host: str) -> dict[str, Any]:

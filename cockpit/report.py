@@ -1,7 +1,10 @@
 """The incident timeline from a journal: Markdown for the RCA comment, or JSON.
 
 Built only from journal entries (through `Session` for the rollback state), so
-it works on any journal, including one cut mid-line by a crash.
+it works on any journal, including one cut mid-line by a crash. The entries are
+the ones `cockpit.journal.load_journal` let through: each checked against its
+kind (`cockpit.entries`), so every ``ts`` is a plausible time and every duration
+a finite number.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cockpit.durations import format_duration
+from cockpit.entries import ATTACH, GUARD
 from cockpit.session import Session
 
 
@@ -64,6 +68,12 @@ def _event_text(e: dict[str, Any]) -> str | None:
         return f"{e.get('host')}: {e.get('event')} {e.get('detail', '')}".rstrip()
     if t == "journal_repaired":
         return f"journal repaired: {e.get('reason')}"
+    if t == "journal_recovered":
+        lost = f"; {e['lost']} entries lost" if e.get("lost") else ""
+        return (f"**the journal could not be written** from {_clock(e.get('since'))} ({e.get('reason')}): "
+                f"{e.get('late', 0)} entries below were written late{lost}")
+    if t == "session_abandoned":
+        return f"session closed with `cockpit abandon`{by}: {e.get('reason')}"
     return None
 
 
@@ -79,7 +89,7 @@ def _timeline(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         if t == "session_resume" and not attached:
             attached = True
             continue
-        if t in ("session_start", "session_resume"):
+        if t in ATTACH:
             attached = True
         text = _event_text(e)
         if text is not None:
@@ -123,7 +133,7 @@ def render_json(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "profile": s.profile,
         "environment": s.environment,
         "drivers": sorted({f"{e.get('user')}@{e.get('host')}" for e in entries
-                           if e.get("type") in ("session_start", "session_resume") and e.get("mode") == "driver"}),
+                           if e.get("type") in ATTACH and e.get("mode") == "driver"}),
         "rto": {"budget": budget, "started": s.rollback_started, "ended": s.rollback_ended,
                 "elapsed": elapsed, "within_budget": achieved},
         "steps": _steps(entries),
@@ -134,7 +144,7 @@ def render_json(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "manual_ticks": [{"ts": e["ts"], "step": e.get("step"), "note": e.get("note"), "by": e.get("by")}
                          for e in entries if e.get("type") == "manual_tick"],
         "guard": [{"ts": e["ts"], "type": e["type"], "step": e.get("step"), "reason": e.get("reason")}
-                  for e in entries if e.get("type") in ("guard_refused", "guard_override")],
+                  for e in entries if e.get("type") in GUARD],
         "timeline": _timeline(entries),
     }
 

@@ -26,13 +26,13 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import asyncssh
 
 from cockpit.durations import format_duration
+from cockpit.output import Tail
 from cockpit.profile.model import Profile, StepSpec
 from cockpit.profile.vars import UndefinedVar
 from cockpit.results import HostResult, HostState, OutputLine, StepResult, StepState
@@ -41,6 +41,7 @@ from cockpit.ssh.errors import RemoteCommandError, SshError
 from cockpit.ssh.pool import SshPool
 
 TAIL_LINES = 50
+SAMPLE_LINES = 10_000   # lines a sample, a verify or a preview keeps (64 KiB in all, `cockpit.output`)
 VERIFY_STREAM = "verify"  # OutputLine.stream of the verify command's lines
 
 OutputHandler = Callable[[OutputLine], None]
@@ -63,7 +64,7 @@ class RunnerError(Exception):
 class _HostRun:
     host: str
     started: float | None = None
-    tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
+    tail: Tail = field(default_factory=lambda: Tail(TAIL_LINES))   # bounded: lines and characters
     result: HostResult | None = None
 
 
@@ -149,7 +150,7 @@ class Runner:
         exit, timeout, lost channel). Output is stdout and stderr merged (a pty).
         """
         conn = await self._pool.connection(host)
-        lines: list[str] = []
+        lines = Tail(SAMPLE_LINES)
         try:
             async with self._pool.session_slot(host):
                 status = await run_in_pty(conn, command, timeout=timeout, on_line=lines.append)
@@ -162,7 +163,7 @@ class Runner:
             raise RemoteCommandError(
                 host, f"`{command}` exited with status {status}" + (f": {last.strip()}" if last else "")
             )
-        return "\n".join(lines)
+        return lines.text()
 
     # -- building ------------------------------------------------------------------------
 
@@ -293,7 +294,7 @@ class Runner:
     async def _verify(self, job: _Job, run: _HostRun, conn: asyncssh.SSHClientConnection) -> HostResult:
         spec = job.step.verify
         assert spec is not None and job.verify_command is not None
-        out: list[str] = []
+        out = Tail(SAMPLE_LINES)
         try:
             status = await self._command(job, run, conn, job.verify_command, VERIFY_STREAM, out=out)
         except TimeoutError:
@@ -307,7 +308,7 @@ class Runner:
         problems = []
         if spec.exit_status is not None and status != spec.exit_status:
             problems.append(f"exit status {status}, expected {spec.exit_status}")
-        if job.verify_output is not None and not job.verify_output.search("\n".join(out)):
+        if job.verify_output is not None and not job.verify_output.search(out.text()):
             problems.append(f"output does not match /{job.verify_output.pattern}/")
         if problems:
             return self._finish(job, run, "failed", exit_status=0, verify_ok=False, verify_exit_status=status,
@@ -316,7 +317,7 @@ class Runner:
 
     async def _command(
         self, job: _Job, run: _HostRun, conn: asyncssh.SSHClientConnection, command: str, stream: str,
-        *, out: list[str] | None = None,
+        *, out: Tail | None = None,
     ) -> int:
         def line(text: str) -> None:
             run.tail.append(text)
@@ -329,7 +330,7 @@ class Runner:
             return await run_in_pty(conn, command, timeout=job.step.timeout, on_line=line)
 
     async def _preview_on(self, host: str, command: str, timeout: float) -> list[str]:
-        lines: list[str] = []
+        lines = Tail(SAMPLE_LINES)
         try:
             conn = await self._pool.connection(host)
             async with self._pool.session_slot(host):

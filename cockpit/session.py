@@ -3,19 +3,23 @@
 The journal is the truth; `Session` is what it says so far: used to resume a
 driver after a restart, by observers following a driver's journal
 (`JournalFollower`), by the guard (which steps succeeded) and by the report.
+It folds entries already checked against their kinds (`cockpit.entries`): the
+readers (`load_journal`, `JournalFollower`) skip the ones that are not.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cockpit.journal import is_entry
+from cockpit.entries import ATTACH
+from cockpit.journal import MAX_ENTRY_BYTES, parse_line
+
+READ_MAX = 4 << 20   # bytes a follower reads per poll
 
 
 @dataclass
@@ -48,6 +52,8 @@ class Session:
     refusals: list[dict[str, Any]] = field(default_factory=list)
     overrides: list[dict[str, Any]] = field(default_factory=list)
     connections: dict[str, str] = field(default_factory=dict)             # host -> last event
+    processes: dict[str, dict[str, Any]] = field(default_factory=dict)    # step id -> its step_process
+    abandoned: bool = False          # closed by `cockpit abandon`
     entries: int = 0
 
     @classmethod
@@ -62,7 +68,7 @@ class Session:
         self.entries += 1
         t = e.get("type")
         ts = float(e.get("ts", 0.0))
-        if t in ("session_start", "session_resume"):
+        if t in ATTACH:
             self.session_id = e.get("session", self.session_id)
             self.profile = e.get("profile", self.profile)
             self.environment = e.get("environment", self.environment)
@@ -72,6 +78,9 @@ class Session:
                 self.driving = True
         elif t == "session_end":
             self.driving = False
+        elif t == "session_abandoned":
+            self.driving = False
+            self.abandoned = True
         elif t == "rollback_start":
             if self.rollback_started is None or self.rollback_ended is not None:
                 self.rollback_started, self.rollback_ended = ts, None
@@ -82,6 +91,9 @@ class Session:
             sid = str(e.get("step"))
             self.steps[sid] = StepRecord(sid, "running", ts, command=e.get("command"),
                                          override=bool(e.get("override")))
+            self.processes.pop(sid, None)
+        elif t == "step_process":
+            self.processes[str(e.get("step"))] = e
         elif t == "step_end":
             sid = str(e.get("step"))
             rec = self.steps.get(sid) or StepRecord(sid, "running", float(e.get("started", ts)))
@@ -136,30 +148,41 @@ class JournalFollower:
         self.path = Path(path)
         self.offset = offset
         self._partial = b""
+        self._skip = False              # inside a line over MAX_ENTRY_BYTES
 
     def poll(self) -> list[dict[str, Any]]:
-        """Entries appended since the last call (a line still being written waits for its newline)."""
+        """Entries appended since the last call (a line still being written waits for its newline).
+
+        Reads at most `READ_MAX` bytes per call; a line longer than the journal's
+        `MAX_ENTRY_BYTES` is skipped without being held.
+        """
         try:
             size = self.path.stat().st_size
         except FileNotFoundError:
             return []
         if size < self.offset:          # truncated (a resume dropped a cut line): re-read its end
-            self.offset, self._partial = size, b""
+            self.offset, self._partial, self._skip = size, b"", False
         if size == self.offset:
             return []
         with self.path.open("rb") as f:
             f.seek(self.offset)
-            data = f.read(size - self.offset)
+            data = f.read(min(size - self.offset, READ_MAX))
         self.offset += len(data)
         data = self._partial + data
-        *lines, self._partial = data.split(b"\n")
+        *lines, rest = data.split(b"\n")
+        if self._skip:
+            if lines:
+                lines.pop(0)            # the end of the over-long line
+                self._skip = False
+            else:
+                rest = b""
+        if len(rest) > MAX_ENTRY_BYTES:
+            rest, self._skip = b"", True
+        self._partial = rest
         out: list[dict[str, Any]] = []
         for line in lines:
-            try:
-                entry = json.loads(line)
-            except (ValueError, UnicodeDecodeError):
-                continue
-            if is_entry(entry):
+            entry, _why = parse_line(line)
+            if entry is not None:
                 out.append(entry)
         return out
 

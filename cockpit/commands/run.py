@@ -1,11 +1,12 @@
 """``cockpit run STEP --profile P``: fire one step headless, journalled, with host-prefixed output.
 
 Exit codes (`cockpit.exitcodes.Exit`): OK the step succeeded; FAILED a host
-failed (or the step failed / partly failed); USAGE bad profile or usage
+failed (or the step failed / partly failed, or the journal could not record the
+run: it says so, and how many entries are missing); USAGE bad profile or usage
 (unknown step, empty ``--hosts``, host not in the group); REFUSED by the guard
 (read-only, lock held by another driver, `after` steps not done, confirmation
-missing); INTERRUPTED (Ctrl-C / SIGTERM: the step is cancelled on every host
-and that is journalled).
+missing, the journal cannot be written); INTERRUPTED (Ctrl-C / SIGTERM: the step
+is cancelled on every host and that is journalled).
 
 Confirmation: ``confirm = "yes"`` steps need ``--yes``; ``confirm = "type"``
 steps need ``--confirm ENVIRONMENT`` (the exact environment name). A ``--confirm``
@@ -118,11 +119,13 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
         return Exit.FAILED
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, interrupt)
+    told = 0
     try:
         for notice in controller.notices:
             print(f"cockpit run: {notice}", file=sys.stderr, flush=True)
         if controller.journal is not None:
             print(f"cockpit run: journal {controller.journal.path}", file=sys.stderr, flush=True)
+        told = len(controller.notices)
         if step.kind in REPORTING_KINDS and controller.is_driver:
             await controller.sample_now()
         result = await controller.fire(step.id, confirmation=args.confirm, yes=args.yes,
@@ -131,15 +134,20 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(sig)
+        problem = controller.journal_problem
         await controller.stop()
+    for notice in controller.notices[told:]:
+        print(f"cockpit run: {notice}", file=sys.stderr, flush=True)
     if result.state == "refused":
         _err(f"refused: {result.reason}")
         return Exit.REFUSED
     for row in summary(result):
         print(row, flush=True)
+    if problem is not None:
+        _err(f"journal cannot be written: {problem}: the record of this run is incomplete")
     if interrupted:
         return Exit.INTERRUPTED
-    return Exit.OK if result.ok else Exit.FAILED
+    return Exit.OK if result.ok and problem is None else Exit.FAILED
 
 
 # step kinds whose messages may report the checks: sampled once before they fire

@@ -7,6 +7,10 @@ runs with a pty (``TERM=dumb``, no echo): stderr arrives merged into stdout, lin
 end in ``\\r\\n`` (stripped here). Stdin is a terminal at end of file: one ``^D``
 is typed, so a command that stops to ask a question reads EOF instead of hanging
 until its timeout.
+
+Output is read in chunks, never with ``readline``: a line without end would be
+held whole in memory. Lines are cut at `cockpit.output.MAX_LINE` characters as
+they are read (marked "(truncated)"; the rest of the line is dropped unread).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import contextlib
 from collections.abc import Callable
 
 import asyncssh
+
+from cockpit.output import LineSplitter
 
 EOF_KEY = "\x04"
 
@@ -58,10 +64,11 @@ async def run_in_pty(
         # a quick command may already have exited and its channel closed: nothing to answer then
         with contextlib.suppress(asyncssh.ProtocolError, BrokenPipeError):
             proc.stdin.write(EOF_KEY)
+        lines = LineSplitter(lambda raw: on_line(clean_line(raw)))
         async with asyncio.timeout(timeout):
-            async for raw in proc.stdout:
-                if raw:
-                    on_line(clean_line(raw))
+            while chunk := await proc.stdout.read(1 << 16):
+                lines.feed(chunk)
+            lines.close()
             await proc.wait()
     except (asyncio.CancelledError, TimeoutError):
         proc.close()

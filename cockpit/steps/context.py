@@ -57,4 +57,6 @@ class StepContext:
     redact: Callable[[str], str] = field(default=_identity)
     journal_path: str | None = None
     note: str | None = None  # manual steps: the note typed when the step was ticked
+    # local steps: told (pid, process group, watchdog pid) once the command runs, to journal them
+    on_process: Callable[[int, int, int | None], None] | None = None
 

@@ -1,21 +1,32 @@
 """``kind = "local"``: a shell command on the bastion itself, cwd = the profile's directory.
 
-Output is streamed line by line as ``OutputLine(host="local")``, like remote steps.
-The command runs in its own process group (session): on timeout or cancellation
-the whole group gets SIGTERM, then SIGKILL after ``KILL_GRACE`` seconds, so no
-child it started outlives the step.
+Output is streamed line by line as ``OutputLine(host="local")``, like remote steps,
+bounded as it is read (`cockpit.output`: lines of at most 4096 characters, 64 KiB
+kept). The command runs in its own process group (session): on timeout or
+cancellation the whole group gets SIGTERM, then SIGKILL after ``KILL_GRACE``
+seconds, so no child it started outlives the step.
+
+It dies with the cockpit too, even on ``kill -9`` (Linux): the shell gets
+``PR_SET_PDEATHSIG`` (SIGKILL when the cockpit dies), and a watchdog process
+(`WATCHDOG`, in its own session) holds the read end of a pipe whose write end only
+the cockpit has: when the cockpit dies without saying "done", the pipe hits end
+of file and the watchdog kills the whole group (SIGTERM, then SIGKILL), children
+of the shell included. Its pid and group are told to ``ctx.on_process`` (the
+controller journals them, and on resume says what still runs).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
+import sys
 import time
-from collections import deque
 from collections.abc import Callable
 
+from cockpit.output import LineSplitter, Tail
 from cockpit.profile.model import StepSpec
 from cockpit.profile.vars import UndefinedVar
 from cockpit.results import HostResult, OutputLine, StepResult
@@ -25,7 +36,47 @@ from cockpit.steps.context import StepContext
 HOST = "local"
 KILL_GRACE = 2.0
 TAIL = 20
-MAX_LINE = 1 << 16
+PR_SET_PDEATHSIG = 1
+
+# The watchdog: argv = [pgid, grace]. Reads stdin (a pipe from the cockpit): a byte means the
+# step ended and the cockpit is alive (stand down); end of file means the cockpit died.
+WATCHDOG = """
+import os, signal, sys, time
+pgid, grace = int(sys.argv[1]), float(sys.argv[2])
+try:
+    said = os.read(0, 1)
+except OSError:
+    said = b""
+if said:
+    sys.exit(0)
+try:
+    os.killpg(pgid, signal.SIGTERM)
+    end = time.monotonic() + grace
+    while time.monotonic() < end:
+        time.sleep(0.05)
+        os.killpg(pgid, 0)
+    os.killpg(pgid, signal.SIGKILL)
+except ProcessLookupError:
+    pass
+"""
+
+try:
+    _libc: ctypes.CDLL | None = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+    _prctl = _libc.prctl if _libc is not None else None
+except (OSError, AttributeError):
+    _prctl = None
+
+
+def _die_with(parent: int) -> Callable[[], None]:
+    """A preexec function: SIGKILL this child when ``parent`` dies (and now, if it already has)."""
+
+    def preexec() -> None:
+        if _prctl is not None:
+            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            if os.getppid() != parent:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
 
 
 def command_of(step: StepSpec, ctx: StepContext) -> str:
@@ -46,18 +97,38 @@ async def _pump(
     name: str,
     emit: Callable[[str, str], None],
 ) -> None:
-    """Emit complete lines as they arrive; a line longer than ``MAX_LINE`` is emitted in pieces."""
-    pending = b""
+    """Emit lines as they arrive, each cut at `cockpit.output.MAX_LINE` characters as it is read."""
+    lines = LineSplitter(lambda text: emit(name, text.rstrip("\r")))
     while chunk := await stream.read(1 << 16):
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        while len(pending) >= MAX_LINE:
-            lines.append(pending[:MAX_LINE])
-            pending = pending[MAX_LINE:]
-        for raw in lines:
-            emit(name, raw.decode(errors="replace").rstrip("\r"))
-    if pending:
-        emit(name, pending.decode(errors="replace").rstrip("\r"))
+        lines.feed(chunk)
+    lines.close()
+
+
+async def _watchdog(pgid: int) -> asyncio.subprocess.Process | None:
+    """The process that kills group ``pgid`` if the cockpit dies first (None: it could not start)."""
+    try:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-I", "-S", "-c", WATCHDOG, str(pgid), str(KILL_GRACE),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL, start_new_session=True)
+    except OSError:
+        return None
+
+
+async def _stand_down(watchdog: asyncio.subprocess.Process | None) -> None:
+    """The step is over and the cockpit alive: let the watchdog exit without killing anything."""
+    if watchdog is None:
+        return
+    if watchdog.stdin is not None:
+        with contextlib.suppress(OSError, RuntimeError):
+            watchdog.stdin.write(b"x")
+            watchdog.stdin.close()
+    try:
+        await asyncio.wait_for(watchdog.wait(), 5.0)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            watchdog.kill()
+        await watchdog.wait()
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
@@ -81,7 +152,7 @@ async def execute(
     step: StepSpec, ctx: StepContext, on_output: Callable[[OutputLine], None] | None = None
 ) -> StepResult:
     started = time.time()
-    tail: deque[str] = deque(maxlen=TAIL)
+    tail = Tail(TAIL)
 
     def emit(stream: str, text: str) -> None:
         text = ctx.redact(text)
@@ -96,7 +167,7 @@ async def execute(
     cwd = profile_dir(ctx)
     spawn = asyncio.ensure_future(asyncio.create_subprocess_shell(
         command, cwd=cwd, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, start_new_session=True,
+        stderr=asyncio.subprocess.PIPE, start_new_session=True, preexec_fn=_die_with(os.getpid()),
     ))
     try:
         # Shielded: a cancel arriving while asyncio still sets up the pipes would otherwise kill
@@ -110,6 +181,34 @@ async def execute(
         reason = f"cannot start the command in {cwd}: {exc.strerror or exc}"
         host = HostResult(HOST, "failed", None, time.time() - started, error=reason)
         return finish(step.id, "failed", started, command=command, scrub=ctx.redact, reason=reason, hosts=(host,))
+    return await _supervised(step, ctx, proc, emit=emit, tail=tail, started=started, command=command, cwd=cwd)
+
+
+async def _supervised(
+    step: StepSpec, ctx: StepContext, proc: asyncio.subprocess.Process, *, emit: Callable[[str, str], None],
+    tail: Tail, started: float, command: str, cwd: object,
+) -> StepResult:
+    """Run the started command to its end under a watchdog (see the module doc)."""
+    starting = asyncio.ensure_future(_watchdog(proc.pid))
+    try:
+        watchdog = await asyncio.shield(starting)
+    except asyncio.CancelledError:
+        await asyncio.shield(_stop(proc))
+        with contextlib.suppress(Exception):
+            await asyncio.shield(_stand_down(await starting))
+        raise
+    try:
+        if ctx.on_process is not None:
+            ctx.on_process(proc.pid, proc.pid, watchdog.pid if watchdog is not None else None)
+        return await _run(step, ctx, proc, emit=emit, tail=tail, started=started, command=command, cwd=cwd)
+    finally:
+        await asyncio.shield(_stand_down(watchdog))
+
+
+async def _run(
+    step: StepSpec, ctx: StepContext, proc: asyncio.subprocess.Process, *, emit: Callable[[str, str], None],
+    tail: Tail, started: float, command: str, cwd: object,
+) -> StepResult:
     assert proc.stdout is not None and proc.stderr is not None
     pumps = asyncio.gather(_pump(proc.stdout, "stdout", emit), _pump(proc.stderr, "stderr", emit))
     try:

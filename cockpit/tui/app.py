@@ -192,6 +192,17 @@ class CockpitApp(App[int]):
             c.on_connection(self._on_connection),
             c.on_journal(self._on_journal),
         ]
+        if hasattr(c, "on_journal_problem"):
+            self._unsubscribe.append(c.on_journal_problem(self._on_journal_problem))
+
+    def _on_journal_problem(self, problem: str | None) -> None:
+        """The journal cannot be written (nothing can be fired), or it can again."""
+        if problem is None:
+            self.notify("the journal can be written again", timeout=8)
+        else:
+            self.notify(f"JOURNAL CANNOT BE WRITTEN: {problem}. Nothing can be fired until it can; "
+                        "free space, then try again.", severity="error", timeout=600)
+        self.refresh_bindings()
 
     @work(exclusive=True, group="controller")
     async def start_controller(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from typing import Any
 
 from cockpit.profile.model import Profile
@@ -41,4 +42,7 @@ async def run_app(profile: Profile, *, read_only: bool, note: str = "") -> int:
         if not app.stopped:
             with contextlib.suppress(Exception):
                 await controller.stop()
+    if controller.unrecorded:    # the screen is gone: say it where the operator will still read it
+        print(f"cockpit: {controller.unrecorded}", file=sys.stderr)
+        return int(result or 1)
     return int(result or 0)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from pathlib import Path
 
 import pytest
 
+from cockpit.output import MAX_LINE, TRUNCATED
 from cockpit.profile.model import StepSpec
 from cockpit.results import OutputLine
 from cockpit.steps import execute, local, preview
@@ -122,12 +124,14 @@ async def test_undefined_var_is_a_clear_failure(tmp_path: Path) -> None:
     assert result.reason == "step audit: command uses {nope}, which is not in [vars]"
 
 
-async def test_long_line_without_newline(tmp_path: Path) -> None:
-    step = local_step("head -c 3000000 /dev/zero | tr '\\0' x")
+async def test_long_line_without_newline_is_cut_as_it_is_read(tmp_path: Path) -> None:
+    """3 MB without a newline, then a short line: one line of MAX_LINE characters marked truncated, then the next."""
+    step = local_step("head -c 3000000 /dev/zero | tr '\\0' x; echo; echo after")
     lines: list[OutputLine] = []
     result = await execute(step, make_ctx(tmp_path, step), lines.append)
     assert result.ok, result.reason
-    assert sum(len(ln.text) for ln in lines) == 3_000_000
+    assert [ln.text for ln in lines] == ["x" * MAX_LINE + TRUNCATED, "after"]
+    assert result.hosts[0].tail == ("x" * MAX_LINE + TRUNCATED, "after")
 
 
 async def test_preview_names_the_command_and_directory(tmp_path: Path) -> None:
@@ -156,3 +160,20 @@ async def test_cancel_while_spawning_leaves_nothing_behind(tmp_path: Path) -> No
         if pidfile.exists() and pidfile.read_text().strip():
             pid = int(pidfile.read_text())
             assert wait_until(lambda pid=pid: gone(pid))
+
+
+async def test_the_watchdog_stands_down_when_the_step_ends_and_leaves_background_jobs_alone(tmp_path: Path) -> None:
+    """Only the cockpit's death kills the group: a step that ends normally keeps its detached jobs."""
+    step = local_step("sleep 30 >/dev/null 2>&1 </dev/null & echo $! > bg.pid; echo started")
+    told: list[tuple[int, int, int | None]] = []
+    ctx = dataclasses.replace(make_ctx(tmp_path, step), on_process=lambda *a: told.append(a))
+    result = await execute(step, ctx)
+    assert result.ok, result.reason
+    (pid, pgid, watchdog), = told
+    assert pid == pgid and watchdog is not None
+    assert gone(watchdog), "the watchdog outlived its step"
+    background = int((tmp_path / "bg.pid").read_text())
+    try:
+        assert not gone(background), "a normal end must not kill what the step left running on purpose"
+    finally:
+        os.kill(background, 9)
