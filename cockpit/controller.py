@@ -525,13 +525,18 @@ class Controller:
     def _record_end(self, step: StepSpec, result: StepResult, started: float) -> None:
         hosts = [
             {"host": h.host, "state": h.state, "exit_status": h.exit_status, "duration": round(h.duration, 3),
-             "tail": list(h.tail[-TAIL_LINES:]), "error": h.error, "verify_ok": h.verify_ok,
+             "tail": self._redacted_tail(h.tail[-TAIL_LINES:]), "error": h.error, "verify_ok": h.verify_ok,
              "verify_exit_status": h.verify_exit_status}
             for h in result.hosts
         ]
         self._append("step_end", step=step.id, state=result.state, started=started,
                      duration=round(result.ended - result.started, 3), hosts=hosts, reason=result.reason,
                      detail=result.detail)
+
+    def _redacted_tail(self, lines: Sequence[str]) -> list[str]:
+        """The tail redacted as one text, then split back into lines: a secret that the command
+        printed across several lines (``fold``) is found whole (line by line it would not be)."""
+        return self.redact("\n".join(lines)).split("\n") if lines else []
 
     def cancel(self, step_id: str) -> bool:
         """Cancel a running step on every host (its end is journalled as cancelled)."""

@@ -130,16 +130,39 @@ def _headers(spec: JiraSpec, scrub: Scrubber) -> dict[str, str]:
     return {"Authorization": auth, "Accept": "application/json"}
 
 
-def _failure(what: str, spec: JiraSpec, answer: http.Answer, scrub: Scrubber) -> StepFailure:
-    said = ""
-    if isinstance(answer.json, dict):
-        msgs = [str(m) for m in answer.json.get("errorMessages", []) or []]
-        errors = answer.json.get("errors") or {}
+_MAX_MESSAGES = 5
+_MAX_MESSAGE = 200
+
+
+def error_messages(answer: http.Answer, scrub: Scrubber) -> str:
+    """What Jira said, from its documented error list only (``errorMessages``, and the
+    per-field ``errors``): redacted, each message on one line and cut, at most a few.
+
+    Any other body (an HTML page from a proxy, a body that echoes the request) is described by
+    its size, never quoted: it may hold the request's credentials or forged markup."""
+    doc = answer.json
+    msgs: list[str] = []
+    if isinstance(doc, dict):
+        listed = doc.get("errorMessages")
+        if isinstance(listed, list):
+            msgs += [str(m) for m in listed]
+        errors = doc.get("errors")
         if isinstance(errors, dict):
             msgs += [f"{k}: {v}" for k, v in errors.items()]
-        said = "; ".join(msgs)
-    if not said and answer.body.strip():
-        said = http.body_excerpt(answer.body, scrub)
+    if msgs:
+        shown = []
+        for m in msgs[:_MAX_MESSAGES]:
+            one = " ".join(scrub(m).split())
+            shown.append(one if len(one) <= _MAX_MESSAGE else one[:_MAX_MESSAGE] + "…")
+        more = f" (and {len(msgs) - _MAX_MESSAGES} more)" if len(msgs) > _MAX_MESSAGES else ""
+        return "; ".join(shown) + more
+    if not answer.body.strip():
+        return ""
+    return f"(a {len(answer.body.encode())}-byte answer that is not a Jira error list; not quoted)"
+
+
+def _failure(what: str, spec: JiraSpec, answer: http.Answer, scrub: Scrubber) -> StepFailure:
+    said = error_messages(answer, scrub)
     hint = {
         401: "check the token (and `user` for basic auth)",
         403: f"the account may not do this on {spec.issue}",
@@ -194,7 +217,7 @@ async def execute(step: StepSpec, ctx: StepContext) -> StepResult:
             answer = await http.post(url, target=target, timeout=step.timeout, verify=verify,
                                      headers={**headers, "X-Atlassian-Token": "no-check"}, files=parts)
             detail["attachments"] = {**detail["attachments"], "status": answer.status,  # type: ignore[dict-item]
-                                     "response": http.body_excerpt(answer.body, scrub)}
+                                     "response": error_messages(answer, scrub)}
             if answer.status != 200:
                 raise _failure("attachment upload", spec, answer, scrub)
         if text:
@@ -208,7 +231,7 @@ async def execute(step: StepSpec, ctx: StepContext) -> StepResult:
             if isinstance(answer.json, dict) and "id" in answer.json:
                 info["id"] = str(answer.json["id"])
             else:
-                info["response"] = http.body_excerpt(answer.body, scrub)
+                info["response"] = error_messages(answer, scrub)
             detail["comment"] = {**detail["comment"], **info}  # type: ignore[dict-item]
             if answer.status != 201:
                 raise _failure("comment", spec, answer, scrub)

@@ -84,10 +84,12 @@ async def execute(
     tail: deque[str] = deque(maxlen=TAIL)
 
     def emit(stream: str, text: str) -> None:
-        text = ctx.redact(text)
-        tail.append(text)
+        tail.append(text)   # raw: redacted as one text below, so a secret split over lines is found
         if on_output is not None:
-            on_output(OutputLine(step.id, HOST, stream, text, time.time()))
+            on_output(OutputLine(step.id, HOST, stream, ctx.redact(text), time.time()))
+
+    def redacted_tail() -> tuple[str, ...]:
+        return tuple(ctx.redact("\n".join(tail)).split("\n")) if tail else ()
 
     try:
         command = command_of(step, ctx)
@@ -120,7 +122,7 @@ async def execute(
         await _stop(proc)
         pumps.cancel()
         reason = f"timed out after {step.timeout:g}s; the command and its children were killed"
-        host = HostResult(HOST, "timeout", None, time.time() - started, tuple(tail), error=reason)
+        host = HostResult(HOST, "timeout", None, time.time() - started, redacted_tail(), error=reason)
         return finish(step.id, "failed", started, command=command, scrub=ctx.redact, reason=reason,
                       hosts=(host,), detail={"cwd": str(cwd), "exit_status": None})
     except asyncio.CancelledError:
@@ -129,6 +131,6 @@ async def execute(
         raise
     ok = status == 0
     reason = None if ok else (f"exit status {status}" if status > 0 else f"killed by signal {-status}")
-    host = HostResult(HOST, "ok" if ok else "failed", status, time.time() - started, tuple(tail), error=reason)
+    host = HostResult(HOST, "ok" if ok else "failed", status, time.time() - started, redacted_tail(), error=reason)
     return finish(step.id, "ok" if ok else "failed", started, command=command, scrub=ctx.redact,
                   reason=reason, hosts=(host,), detail={"cwd": str(cwd), "exit_status": status})

@@ -129,7 +129,8 @@ async def test_attachments_glob_matching_nothing_fails_before_sending(tmp_path: 
          "issue CHG-1234 does not exist or is not visible to this account"),
         (400, '{"errorMessages": [], "errors": {"body": "Comment body can not be empty!"}}',
          "body: Comment body can not be empty!"),
-        (500, "<html>oops</html>", "HTTP 500 server error: <html>oops</html>; it may have been stored"),
+        (500, "<html>oops</html>", "HTTP 500 server error: (a 17-byte answer that is not a Jira error list; "
+         "not quoted); it may have been stored"),
     ],
 )
 async def test_jira_errors(tmp_path: Path, receiver: Receiver, status: int, body: str, expected: str) -> None:
