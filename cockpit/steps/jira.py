@@ -13,11 +13,12 @@ import base64
 import mimetypes
 import ssl
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from cockpit import secrets
+from cockpit import escape, secrets
 from cockpit.profile.model import JiraSpec, StepSpec
 from cockpit.results import StepResult
 from cockpit.steps import http
@@ -42,29 +43,42 @@ def _spec(step: StepSpec) -> JiraSpec:
     return step.jira
 
 
-def _report(ctx: StepContext) -> str:
+def _report(ctx: StepContext, api: int) -> str:
     if not ctx.journal_path:
         raise StepFailure("report = true but this session has no journal to report from")
     try:
         from cockpit.journal import read_journal
-        from cockpit.report import render_markdown
+        from cockpit.report import render_jira, render_plain
     except ImportError as exc:
         raise StepFailure(f"report = true but the report module is unavailable ({exc.name})") from None
-    return render_markdown(read_journal(ctx.journal_path))
+    entries = read_journal(ctx.journal_path)
+    return render_plain(entries) if api >= 3 else render_jira(entries)
+
+
+def value_escape(api: int) -> Callable[[str], str]:
+    """How a ``{placeholder}`` value is escaped in a comment: Jira wiki markup for API v2, plain
+    text for v3 (ADF text is never markup); line by line (``{checks}`` is lines by design)."""
+    inline = escape.one_line if api >= 3 else escape.jira
+    return lambda value: "\n".join(inline(line) for line in value.split("\n"))
 
 
 def comment_text(step: StepSpec, ctx: StepContext, *, previewing: bool = False) -> str:
-    """The comment body as plain text ("" when the step only attaches files)."""
+    """The comment body: wiki markup (API v2) or plain text (v3); "" when the step only attaches files.
+
+    The profile's own ``body`` and ``template`` are markup as written; every value put into them
+    and the incident timeline are escaped for the API's format."""
     spec = _spec(step)
     values = placeholders(ctx.facts)
+    esc = value_escape(spec.api)
     parts: list[str] = []
     if spec.body:
-        parts.append(render(spec.body, values, where=f"step {step.id}: jira body"))
+        parts.append(render(spec.body, values, where=f"step {step.id}: jira body", escape=esc))
     if spec.template:
-        parts.append(render(read_template(ctx, spec.template), values, where=f"template {spec.template}"))
+        parts.append(render(read_template(ctx, spec.template), values, where=f"template {spec.template}",
+                            escape=esc))
     if spec.report:
         parts.append("(the incident timeline, from the journal)" if previewing and not ctx.journal_path
-                     else _report(ctx))
+                     else _report(ctx, spec.api))
     if not parts and not spec.attachments:
         raise StepFailure(f"step {step.id}: jira needs `body`, `template`, `report = true` or `attachments`")
     return "\n\n".join(p.strip("\n") for p in parts)

@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from cockpit import secrets
+from cockpit import escape, secrets
 from cockpit.profile.model import EmailSpec, StepSpec
 from cockpit.results import StepResult
 from cockpit.steps.base import (
@@ -42,17 +42,19 @@ def build_message(step: StepSpec, ctx: StepContext) -> EmailMessage:
     when the profile sets none."""
     spec = _spec(step)
     values = placeholders(ctx.facts)
-    body = render(read_template(ctx, spec.template), values, where=f"template {spec.template}")
+    # plain text: a value cannot add lines (each of its lines stays one line) or control characters
+    plain = lambda value: "\n".join(escape.one_line(line) for line in value.split("\n"))  # noqa: E731
+    body = render(read_template(ctx, spec.template), values, where=f"template {spec.template}", escape=plain)
     subject = spec.subject
     first, _, rest = body.partition("\n")
     if first.lower().startswith("subject:"):
         subject = subject or first.split(":", 1)[1].strip()
         body = rest.lstrip("\n")
     if spec.subject:
-        subject = render(spec.subject, values, where=f"step {step.id}: email subject")
+        subject = render(spec.subject, values, where=f"step {step.id}: email subject", escape=escape.header)
     if not subject:
         subject = f"[{ctx.facts.environment}] Rollback of {ctx.facts.profile}"
-    subject = " ".join(subject.split())  # a header is one line, whatever the placeholders held
+    subject = escape.header(subject)  # a header is one line, whatever the placeholders held
     if not spec.to:
         raise StepFailure(f"step {step.id}: email has no recipients (`to`)")
     msg = EmailMessage()

@@ -12,7 +12,7 @@ import re
 import time
 from typing import Any
 
-from cockpit import secrets
+from cockpit import escape, secrets
 from cockpit.profile.model import SlackSpec, StepSpec
 from cockpit.results import StepResult
 from cockpit.steps import http
@@ -44,9 +44,10 @@ _OTHER_CODES = frozenset({"ok", "no_text", "missing_text_or_fallback_or_attachme
 _LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
 
 
-def escape(text: str) -> str:
-    """Slack's three control characters (https://api.slack.com/reference/surfaces/formatting#escaping)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _link(url: str, title: str) -> str:
+    """``<url|title>`` with both parts escaped: ``&<>`` as entities, and a ``|`` in the URL
+    percent-encoded so it cannot end the URL early."""
+    return f"<{escape.slack(url).replace('|', '%7C')}|{escape.slack(title)}>"
 
 
 def _spec(step: StepSpec) -> SlackSpec:
@@ -59,7 +60,7 @@ def build_payload(step: StepSpec, ctx: StepContext, now: float | None = None) ->
     """The JSON body: ``text`` (the notification fallback) and ``blocks``."""
     spec = _spec(step)
     values = placeholders(ctx.facts, now)
-    text = render(spec.text, values, where=f"step {step.id}: slack text", escape=escape)
+    text = render(spec.text, values, where=f"step {step.id}: slack text", escape=escape.slack_multiline)
     facts = ctx.facts
     fields = [
         ("Profile", facts.profile),
@@ -72,13 +73,13 @@ def build_payload(step: StepSpec, ctx: StepContext, now: float | None = None) ->
         {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}},
         {
             "type": "section",
-            "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{escape(v)}"[:2000]} for k, v in fields],
+            "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{escape.slack(v)}"[:2000]} for k, v in fields],
         },
     ]
     links = []
     for title, url in spec.dashboards.items():
         target = render(url, values, where=f"step {step.id}: dashboard {title!r}")
-        links.append(f"<{escape(target)}|{escape(title)}>")
+        links.append(_link(target, title))
     if links:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": link} for link in links[:10]]})
     window = f"Incident window {values['from_iso']} → {values['to_iso']}"

@@ -203,7 +203,7 @@ async def test_report_posts_the_timeline(tmp_path: Path, receiver: Receiver) -> 
         {"ts": 1_700_000_010.0, "type": "step_start", "session": "s1", "step": "horizon-pause"},
     ]
     path.write_text("".join(json.dumps(e) + "\n" for e in entries))
-    expected = report.render_markdown(journal.read_journal(str(path))).strip("\n")
+    expected = report.render_jira(journal.read_journal(str(path))).strip("\n")   # v2: wiki markup
     receiver.answer(Reply(201, CREATED, "application/json"))
     step = jira_step(receiver.url, body="Timeline:", report=True)
     result = await execute(step, make_ctx(tmp_path, step, journal_path=str(path)))
