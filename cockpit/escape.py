@@ -23,12 +23,18 @@ _LINE_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
 _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+# terminal escape sequences carry no text: CSI (colours, cursor moves), OSC (titles, hyperlinks),
+# and the two-character escapes
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -/]*[0-~]")
+
+
 def one_line(text: object) -> str:
-    """Plain text on one line: line breaks as ``⏎``, control characters (ESC, BEL, bidi
-    overrides, …) as ``�``; tabs are kept. For plain-text formats (email bodies, ADF text
-    nodes, JSON fields shown on a line) and the base of every function below."""
+    """Plain text on one line: terminal escape sequences removed (a command's colours), line
+    breaks as ``⏎``, any other control character (ESC, BEL, bidi overrides, …) as ``�``; tabs
+    are kept. For plain-text formats (email bodies, ADF text nodes) and the base of every
+    function below."""
     s = text if isinstance(text, str) else str(text)
-    return _CONTROLS.sub(CONTROL_MARK, _LINE_BREAKS.sub(NEWLINE_MARK, s))
+    return _CONTROLS.sub(CONTROL_MARK, _LINE_BREAKS.sub(NEWLINE_MARK, _ANSI.sub("", s)))
 
 
 def header(text: object) -> str:
@@ -37,7 +43,9 @@ def header(text: object) -> str:
 
 
 def terminal(text: object) -> str:
-    """Text printed to a terminal: one line, no escape sequence (ESC and C1 controls shown as ``�``)."""
+    """Text printed to a terminal: one line, no escape sequence (a sequence is removed, a lone
+    ESC or C1 control shown as ``�``), so outside text cannot move the cursor, retitle the
+    window, plant a hyperlink or rewrite lines already printed."""
     return one_line(text)
 
 

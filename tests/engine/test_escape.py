@@ -115,3 +115,11 @@ def test_email_header_is_one_folded_line(value: str) -> None:
     msg = EmailMessage()
     msg["Subject"] = escape.header(value)   # the email package refuses a header holding a newline
     assert "\n" not in str(msg["Subject"])
+
+
+def test_terminal_sequences_are_removed_not_shown() -> None:
+    assert escape.terminal("\x1b[32mok\x1b[0m") == "ok"
+    assert escape.terminal("\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\") == "click"   # OSC 8 link
+    assert escape.terminal("\x1b]0;new title\x07done") == "done"
+    assert escape.terminal("a\x1bcb\x9b2Jc") == "abc"                                          # RIS, C1 CSI
+    assert escape.terminal("bell\x07 \u202eevil") == "bell\ufffd \ufffdevil"
