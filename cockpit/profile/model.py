@@ -234,7 +234,7 @@ class JiraSpec:
     api: int = field(default=2, metadata=doc("REST API version: 2 (plain text) or 3 (Atlassian Document Format)."))
     body: str | None = field(default=None, metadata=doc("Comment text; `{placeholders}` allowed."))
     template: str | None = field(default=None, metadata=doc("Comment template file, relative to the profile."))
-    report: bool = field(default=False, metadata=doc("Post the incident timeline (`cockpit report`) as the comment."))
+    report: bool = field(default=False, metadata=doc("Post the incident timeline (`cockpit report`) as the comment: Jira wiki markup for API v2, plain text for v3; every value from the journal escaped."))
     attachments: str | None = field(default=None, metadata=doc("Glob of files to attach, relative to the profile."))
     ca_bundle: str | None = field(
         default=None, metadata=doc("CA bundle for Jira's TLS certificate, relative to the profile (TLS is always verified).")
