@@ -98,17 +98,15 @@ def _url_parts(value: str) -> list[str]:
         out += [parts.password, unquote(parts.password)]
         if parts.username:
             out += [f"{parts.username}:{parts.password}", f"{unquote(parts.username)}:{unquote(parts.password)}"]
-    if parts.path.strip("/"):
-        out.append(parts.path)
     segments = parts.path.split("/")
     for pair in parts.query.split("&") + parts.fragment.split("&"):
         key, _, val = pair.partition("=")
         segments.append(val if val else key)
-    for seg in segments:
-        for text in (seg, unquote(seg), unquote_plus(seg)):
-            if len(text) >= MIN_PART and text.lower() not in COMMON_SEGMENTS:
-                out.append(text)
-    return out
+    meaningful = [text for seg in segments for text in (seg, unquote(seg), unquote_plus(seg))
+                  if len(text) >= MIN_PART and text.lower() not in COMMON_SEGMENTS]
+    if any(seg in parts.path for seg in meaningful):
+        out.append(parts.path)   # the path whole too, when it holds a secret part
+    return out + meaningful
 
 
 def _password(value: str) -> list[str]:
@@ -183,9 +181,12 @@ class Redaction:
             forms += [f for f in secret_forms(v) if f not in forms]
             pieces += [p for p in secret_pieces(v) if len(p) > MIN_PART]
         self.forms = sorted(forms, key=len, reverse=True)
+        # the forms that contain no other form: a text holds some form only if it holds one of
+        # these, so they are all an ordinary line is searched for (and all the split search needs)
+        self.minimal = [f for f in self.forms if not any(g in f for g in self.forms if len(g) < len(f))]
+        self._any = re.compile("|".join(map(re.escape, self.minimal))) if self.minimal else None
         self.pieces = list(dict.fromkeys(pieces))
-        joined = "|".join(_NEWLINE.join(re.escape(c) for c in f) for f in self.forms if len(f) >= MIN_PART)
-        self._split = re.compile(joined) if joined else None
+        self._split: re.Pattern[str] | None = None
         self._grams: dict[str, list[tuple[str, int]]] = {}
         for f in self.pieces:
             for i in range(len(f) - MIN_PART + 1):
@@ -195,16 +196,23 @@ class Redaction:
         return bool(self.forms)
 
     def __call__(self, text: str) -> str:
-        if not self.forms or not text:
+        if self._any is None or not text:
             return text
-        for f in self.forms:
-            if f in text:
-                text = text.replace(f, REDACTED)
-        if self._split is not None and "\n" in text:
-            text = self._split.sub(REDACTED, text)
+        if self._any.search(text):
+            for f in self.forms:
+                if f in text:
+                    text = text.replace(f, REDACTED)
+        if "\n" in text:
+            text = self._split_pattern().sub(REDACTED, text)
         if self._grams and len(text) >= MIN_PART:
             text = "\n".join(self._edges(line) for line in text.split("\n"))
         return text
+
+    def _split_pattern(self) -> re.Pattern[str]:
+        """A form cut by line breaks anywhere (compiled on first need: it is the slow part)."""
+        if self._split is None:
+            self._split = re.compile("|".join(_NEWLINE.join(re.escape(c) for c in f) for f in self.minimal))
+        return self._split
 
     def _edges(self, line: str) -> str:
         body = line.rstrip("\r")

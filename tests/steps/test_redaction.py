@@ -50,6 +50,7 @@ def test_userinfo_password_and_query_values_are_hidden() -> None:
         out = hidden(echo, DB_URL)
         assert "s3cr3t" not in out and "k3yK3y" not in out and "ZGVwbG95OnMzY3IzdC1QYTU1dzByZA" not in out, out
     assert hidden("sslmode=require on db.internal", DB_URL) == "sslmode=require on db.internal"
+    assert hidden("connected to db.internal:5432/academy", DB_URL) == "connected to db.internal:5432/academy"
 
 
 @pytest.mark.parametrize("prefix", ["", "a", "ab", "user:", "me@x.io:"])
