@@ -100,10 +100,14 @@ def _send(spec: EmailSpec, msg: EmailMessage, tls: ssl.SSLContext, login: tuple[
         return "accepted"
 
 
+_MAX_REPLY = 200
+
+
 def _smtp_reason(exc: BaseException, where: str, timeout: float) -> str:
     def said(e: smtplib.SMTPResponseException) -> str:
         text = e.smtp_error.decode(errors="replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
-        return f"{e.smtp_code} {text}"
+        text = " ".join(text.split())   # a multi-line reply on one line, cut: it is the server's text
+        return f"{e.smtp_code} {text if len(text) <= _MAX_REPLY else text[:_MAX_REPLY] + '…'}"
 
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return f"{where}: authentication refused ({said(exc)})"
