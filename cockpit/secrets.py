@@ -69,6 +69,9 @@ MIN_PART = 8
 """Derived forms (URL segments, encodings, pieces) shorter than this are not redacted: they
 would mangle ordinary text. The whole value is redacted from 4 characters."""
 MIN_VALUE = 4
+MIN_EDGE = 4
+"""A piece of a secret this long at a line's edge, as a whole word, is redacted too (a secret
+cut by line breaks, seen one line at a time)."""
 
 COMMON_SEGMENTS = frozenset({
     "services", "service", "webhook", "webhooks", "incoming", "triggers", "trigger", "workflows",
@@ -191,6 +194,13 @@ class Redaction:
         for f in self.pieces:
             for i in range(len(f) - MIN_PART + 1):
                 self._grams.setdefault(f[i:i + MIN_PART], []).append((f, i))
+        # short pieces (MIN_EDGE to MIN_PART - 1 characters) count only as a whole word at a
+        # line's edge: the start of a secret ending a line, or its end starting one
+        short = range(MIN_EDGE, MIN_PART)
+        self._starts = {f[:k] for f in self.pieces for k in short}
+        self._ends = {f[-k:] for f in self.pieces for k in short}
+        self._ends_head = {e[:MIN_EDGE] for e in self._ends}     # quick rejection of most lines
+        self._starts_tail = {b[-MIN_EDGE:] for b in self._starts}
 
     def __bool__(self) -> bool:
         return bool(self.forms)
@@ -231,6 +241,12 @@ class Redaction:
             end = i + MIN_PART
             if body.endswith(f[:end]):
                 tail = max(tail, end)
+        if not head and body[:MIN_EDGE] in self._ends_head:
+            head = next((k for k in range(MIN_PART - 1, MIN_EDGE - 1, -1)
+                         if body[:k] in self._ends and not body[k:k + 1].isalnum()), 0)
+        if not tail and body[-MIN_EDGE:] in self._starts_tail:
+            tail = next((k for k in range(MIN_PART - 1, MIN_EDGE - 1, -1)
+                         if body[-k:] in self._starts and not body[-k - 1:-k].isalnum()), 0)
         if not head and not tail:
             return line
         if head + tail >= len(body):

@@ -81,11 +81,20 @@ def test_line_by_line_only_pieces_shorter_than_min_part_can_remain() -> None:
     token = "fOLd9Tok3nAbCdEfGhIjKlMnOpQrStUvWxYz0123"
     lines = [("token=" + token + " end")[i:i + 12] for i in range(0, len(token) + 10, 12)]
     out = [hidden(line, token) for line in lines]
-    assert out[0] == "token=fOLd9T"   # 6 characters: below MIN_PART, shown (the documented limit)
-    assert out[1:] == [REDACTED, REDACTED, f"{REDACTED} e", "nd"], out
+    # 6 characters ending the line as a word: the start of the secret (MIN_EDGE and more)
+    assert out == [f"token={REDACTED}", REDACTED, REDACTED, f"{REDACTED} e", "nd"], out
     for line in out:
         left = line.replace(REDACTED, "")
         assert not any(token[i:i + MIN_PART] in left for i in range(len(token) - MIN_PART + 1)), out
+
+
+def test_short_pieces_only_as_whole_words_at_a_line_edge() -> None:
+    token = "fOLd9Tok3nAbCdEfGhIjKlMnOpQrStUvWxYz0123"
+    assert hidden("see the fOLd9 doc", token) == "see the fOLd9 doc"        # not at an edge
+    assert hidden("prefixfOLd9T", token) == "prefixfOLd9T"                  # not a whole word
+    assert hidden("key: fOLd9T", token) == f"key: {REDACTED}"
+    assert hidden("x0123 end", token) == "x0123 end" and hidden("z0123 end", token) == f"{REDACTED} end"
+    assert hidden("fOL", token) == "fOL"                                    # below MIN_EDGE: shown
 
 
 def test_short_and_ordinary_text_is_untouched() -> None:
