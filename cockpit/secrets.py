@@ -84,6 +84,7 @@ COMMON_SEGMENTS = frozenset({
 """Path and query segments that are never secret by themselves, however long."""
 
 _NEWLINE = r"(?:\r?\n)?"
+_PCT = re.compile(r"%[0-9A-F]{2}")
 
 
 def _url_parts(value: str) -> list[str]:
@@ -150,7 +151,8 @@ def secret_forms(value: str) -> list[str]:
     whole = {value, *_password(value)}   # redacted as written from MIN_VALUE characters
     forms: list[str] = []
     for base in bases:
-        encodings = [base, quote(base, safe=""), quote(base, safe="/:"), quote_plus(base),
+        percent = [quote(base, safe=""), quote(base, safe="/:"), quote_plus(base)]
+        encodings = [base, *percent, *(_PCT.sub(lambda m: m.group().lower(), p) for p in percent),
                      html.escape(base), html.escape(base, quote=False), base.replace("/", "\\/"),
                      *_b64_forms(base.encode())]
         for form in encodings:
@@ -165,6 +167,46 @@ def secret_pieces(value: str) -> list[str]:
     parts (never its origin or its path as a whole, which begin with ordinary text)."""
     parts = [p for p in _url_parts(value) if not p.startswith("/")]
     return parts if "://" in value else [value]
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _fold(text: str) -> str:
+    """ASCII letters lower-cased, every other character kept (so positions do not move)."""
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+
+
+def _alternation(forms: Iterable[str], between: str = "") -> re.Pattern[str] | None:
+    """One pattern for ``forms``, longest first (the longest match wins at a position);
+    ``between`` is allowed between any two characters (line breaks)."""
+    ordered = sorted(set(forms), key=len, reverse=True)
+    if not ordered:
+        return None
+    return re.compile("|".join(between.join(re.escape(c) for c in f) for f in ordered))
+
+
+class _Matcher:
+    """Finds forms in a text: those of `MIN_PART` characters or more whatever their ASCII case
+    (a server that lower-cases the path it echoes still shows the token up to case), shorter
+    ones exactly. Case is folded by an ASCII-only table, so positions stay those of the text."""
+
+    def __init__(self, forms: list[str], between: str = "") -> None:
+        self.folded = _alternation((_fold(f) for f in forms if len(f) >= MIN_PART), between)
+        self.exact = _alternation((f for f in forms if len(f) < MIN_PART), between)
+
+    def search(self, text: str) -> bool:
+        return bool((self.folded and self.folded.search(_fold(text)))
+                    or (self.exact and self.exact.search(text)))
+
+    def sub(self, text: str) -> str:
+        if self.folded is not None:
+            out, last = [], 0
+            for m in self.folded.finditer(_fold(text)):
+                out += [text[last:m.start()], REDACTED]
+                last = m.end()
+            text = "".join(out) + text[last:] if out else text
+        return self.exact.sub(REDACTED, text) if self.exact is not None else text
 
 
 class Redaction:
@@ -187,9 +229,10 @@ class Redaction:
         # the forms that contain no other form: a text holds some form only if it holds one of
         # these, so they are all an ordinary line is searched for (and all the split search needs)
         self.minimal = [f for f in self.forms if not any(g in f for g in self.forms if len(g) < len(f))]
-        self._any = re.compile("|".join(map(re.escape, self.minimal))) if self.minimal else None
+        self._any = _Matcher(self.minimal) if self.minimal else None
+        self._all = _Matcher(self.forms)
         self.pieces = list(dict.fromkeys(pieces))
-        self._split: re.Pattern[str] | None = None
+        self._split: _Matcher | None = None
         self._grams: dict[str, list[tuple[str, int]]] = {}
         for f in self.pieces:
             for i in range(len(f) - MIN_PART + 1):
@@ -209,19 +252,17 @@ class Redaction:
         if self._any is None or not text:
             return text
         if self._any.search(text):
-            for f in self.forms:
-                if f in text:
-                    text = text.replace(f, REDACTED)
+            text = self._all.sub(text)
         if "\n" in text:
-            text = self._split_pattern().sub(REDACTED, text)
+            text = self._split_pattern().sub(text)
         if self._grams and len(text) >= MIN_PART:
             text = "\n".join(self._edges(line) for line in text.split("\n"))
         return text
 
-    def _split_pattern(self) -> re.Pattern[str]:
+    def _split_pattern(self) -> _Matcher:
         """A form cut by line breaks anywhere (compiled on first need: it is the slow part)."""
         if self._split is None:
-            self._split = re.compile("|".join(_NEWLINE.join(re.escape(c) for c in f) for f in self.minimal))
+            self._split = _Matcher(self.minimal, _NEWLINE)
         return self._split
 
     def _edges(self, line: str) -> str:
@@ -260,9 +301,14 @@ def _compiled(values: tuple[str, ...]) -> Redaction:
     return Redaction(values)
 
 
-def redaction(values: Iterable[str]) -> Redaction:
-    """The (cached) compiled redaction of ``values``."""
+@functools.lru_cache(maxsize=256)
+def _as_given(values: tuple[str, ...]) -> Redaction:
     return _compiled(tuple(sorted({v for v in values if v and len(v) >= MIN_VALUE})))
+
+
+def redaction(values: Iterable[str]) -> Redaction:
+    """The (cached) compiled redaction of ``values`` (looked up as given first: that is cheap)."""
+    return _as_given(tuple(values))
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
