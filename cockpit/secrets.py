@@ -213,7 +213,8 @@ class Redaction:
     """The compiled redaction of a set of secret values (build once, apply to many texts).
 
     1. every form of every value (`secret_forms`) is replaced, also when line breaks cut it
-       (a joined output tail, a response body);
+       (a joined output tail, a response body); forms of `MIN_PART` characters or more whatever
+       their ASCII case;
     2. then, line by line, a line that starts with the end of a form, ends with the start of
        one, or is a piece of one, at least `MIN_PART` characters long (output streamed line by
        line, where the other lines of the secret are not at hand).
