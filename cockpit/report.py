@@ -138,17 +138,18 @@ def _steps(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     open_runs: dict[str, dict[str, Any]] = {}
     for e in entries:
         if e.get("type") == "step_start":
-            run = {"step": e.get("step"), "title": e.get("title"), "command": e.get("command"),
-                   "started": e.get("ts"), "ended": None, "duration": None, "state": "running",
-                   "override": bool(e.get("override")), "hosts": [], "reason": None, "note": e.get("note")}
+            run: dict[str, Any] = {
+                "step": e.get("step"), "title": e.get("title"), "command": e.get("command"),
+                "started": e.get("ts"), "ended": None, "duration": None, "state": "running",
+                "override": bool(e.get("override")), "hosts": [], "reason": None, "note": e.get("note")}
             runs.append(run)
             open_runs[str(e.get("step"))] = run
         elif e.get("type") == "step_end":
-            run = open_runs.pop(str(e.get("step")), None)
-            if run is None:
+            ended = open_runs.pop(str(e.get("step")), None)
+            if ended is None:
                 continue
-            run.update(ended=e.get("ts"), duration=e.get("duration"), state=e.get("state"),
-                       hosts=list(e.get("hosts") or []), reason=e.get("reason"))
+            ended.update(ended=e.get("ts"), duration=e.get("duration"), state=e.get("state"),
+                         hosts=list(e.get("hosts") or []), reason=e.get("reason"))
     for run in open_runs.values():
         run["state"] = "no end recorded"
     return runs

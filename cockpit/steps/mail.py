@@ -72,7 +72,7 @@ def preview(step: StepSpec, ctx: StepContext) -> str:
     msg = build_message(step, ctx)
     where = f"SMTP {spec.smtp_host}:{spec.smtp_port}" if spec.smtp_host else f"outbox {spec.outbox}"
     head = f"Email via {where}\nFrom: {msg['From']}\nTo: {msg['To']}\nSubject: {msg['Subject']}\n\n"
-    return head + msg.get_content()
+    return head + str(msg.get_content())
 
 
 def _tls_context(ctx: StepContext, spec: EmailSpec) -> ssl.SSLContext:
