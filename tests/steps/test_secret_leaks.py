@@ -145,6 +145,9 @@ def test_slack_404_echoing_the_webhook_path_leaks_nothing(leak_profile: Path, re
     assert rep.returncode == 0, rep.stderr
     assert "HTTP 404" in rep.stdout
     assert_clean("report", rep.stdout, [SLACK_TOKEN])
+    rep = cockpit("report", str(_journal()), "--format", "json")
+    assert rep.returncode == 0 and "HTTP 404" in rep.stdout, rep.stderr
+    assert_clean("JSON report", rep.stdout, [SLACK_TOKEN])
 
 
 def test_jira_echoing_basic_auth_leaks_nothing_and_its_report_comment_is_clean(
