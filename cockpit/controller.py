@@ -42,6 +42,7 @@ from cockpit.journal import (
 from cockpit.lock import DriverLock, LockHeld, LockHolder, read_holder
 from cockpit.profile.model import Profile, StepSpec
 from cockpit.results import HostResult, OutputLine, StepResult
+from cockpit.secrets import redact_lines
 from cockpit.series import SeriesStore
 from cockpit.session import JournalFollower, Session
 from cockpit.state import whoami
@@ -643,7 +644,7 @@ class Controller:
     def _record_end(self, step: StepSpec, result: StepResult, started: float) -> None:
         hosts = [
             {"host": h.host, "state": h.state, "exit_status": h.exit_status, "duration": round(h.duration, 3),
-             "tail": list(h.tail[-TAIL_LINES:]), "error": h.error, "verify_ok": h.verify_ok,
+             "tail": redact_lines(self.redact, h.tail[-TAIL_LINES:]), "error": h.error, "verify_ok": h.verify_ok,
              "verify_exit_status": h.verify_exit_status}
             for h in result.hosts
         ]

@@ -1,21 +1,64 @@
-"""The incident timeline from a journal: Markdown for the RCA comment, or JSON.
+"""The incident timeline from a journal: Markdown for the RCA, Jira wiki markup for the CAB
+comment, plain text for ADF, or JSON.
 
-Built only from journal entries (through `Session` for the rollback state), so
-it works on any journal, including one cut mid-line by a crash. The entries are
-the ones `cockpit.journal.load_journal` let through: each checked against its
-kind (`cockpit.entries`), so every ``ts`` is a plausible time and every duration
-a finite number.
+Built only from journal entries (through `Session` for the rollback state), so it works on any
+journal, including one cut mid-line by a crash. Every value taken from the journal is outside
+text (server answers, label values, command output, and the journal file itself may be
+damaged or planted): it is escaped for the format by `cockpit.escape`, so it can never start a
+new line, close a table cell or form a link, an image or a mention. Only this module's own
+fixed words are markup. The entries are the ones `cockpit.journal.load_journal`
+let through: each checked against its kind (`cockpit.entries`), so every ``ts`` is a
+plausible time and every duration a finite number.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from cockpit import escape
 from cockpit.durations import format_duration
 from cockpit.entries import ATTACH, GUARD
 from cockpit.session import Session
+
+_PIPE = re.compile(r"(?<!\\)\|")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one format writes the report's few constructs; ``text``/``code`` escape outside values."""
+
+    text: Callable[[object], str]
+    code: Callable[[object], str]
+    bold: Callable[[str], str]
+    heading: Callable[[int, str], str]
+    bullet: str
+    table_head: Callable[[list[str]], list[str]]
+    table_row: Callable[[list[str]], str]
+
+
+MARKDOWN = Dialect(
+    text=escape.markdown, code=escape.markdown_code, bold=lambda s: f"**{s}**",
+    heading=lambda n, s: f"{'#' * n} {s}", bullet="- ",
+    table_head=lambda cols: ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)],
+    # GFM splits table cells on every unescaped `|`, even inside a code span
+    table_row=lambda cells: "| " + " | ".join(_PIPE.sub(r"\\|", c) for c in cells) + " |",
+)
+JIRA = Dialect(
+    text=escape.jira, code=escape.jira_code, bold=lambda s: f"*{s}*",
+    heading=lambda n, s: f"h{n}. {s}", bullet="* ",
+    table_head=lambda cols: ["||" + "||".join(cols) + "||"],
+    table_row=lambda cells: "|" + "|".join(c or " " for c in cells) + "|",
+)
+PLAIN = Dialect(
+    text=escape.one_line, code=lambda v: f"'{escape.one_line(v)}'", bold=lambda s: s,
+    heading=lambda n, s: s, bullet="- ",
+    table_head=lambda cols: [" | ".join(cols)],
+    table_row=" | ".join,
+)
 
 
 def _iso(ts: float | None) -> str | None:
@@ -30,54 +73,55 @@ def _clock(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%H:%M:%S")
 
 
-def _event_text(e: dict[str, Any]) -> str | None:
+def _event_text(e: dict[str, Any], d: Dialect = PLAIN) -> str | None:
     """One line of the chronological timeline (None: not shown)."""
-    t = e.get("type")
-    by = f" by {e['by']}" if e.get("by") else ""
+    t, x, c = e.get("type"), d.text, d.code
+    by = f" by {x(e['by'])}" if e.get("by") else ""
     if t == "session_start":
-        return f"cockpit started by {e.get('user')}@{e.get('host')} ({e.get('mode', 'driver')})"
+        return f"cockpit started by {x(e.get('user'))}@{x(e.get('host'))} ({x(e.get('mode', 'driver'))})"
     if t == "session_resume":
-        return f"cockpit restarted by {e.get('user')}@{e.get('host')} after a crash: session resumed"
+        return f"cockpit restarted by {x(e.get('user'))}@{x(e.get('host'))} after a crash: session resumed"
     if t == "rollback_start":
-        return f"**rollback started** (RTO clock){by}"
+        return f"{d.bold('rollback started')} (RTO clock){by}"
     if t == "rollback_end":
         elapsed = e.get("elapsed")
         took = f" after {format_duration(float(elapsed))}" if isinstance(elapsed, int | float) else ""
-        return f"**rollback ended**{took}{by}"
+        return f"{d.bold('rollback ended')}{took}{by}"
     if t == "step_start":
-        hosts = ", ".join(e.get("hosts") or [])
+        hosts = ", ".join(x(h) for h in e.get("hosts") or [])
         where = f" on {hosts}" if hosts else ""
         override = " (override)" if e.get("override") else ""
-        cmd = f": `{e['command']}`" if e.get("command") else ""
-        return f"step `{e.get('step')}` started{where}{override}{cmd}"
+        cmd = f": {c(e['command'])}" if e.get("command") else ""
+        return f"step {c(e.get('step'))} started{where}{override}{cmd}"
     if t == "step_end":
-        reason = f" — {e['reason']}" if e.get("reason") else ""
-        return f"step `{e.get('step')}` {e.get('state')}{reason}"
+        reason = f" — {x(e['reason'])}" if e.get("reason") else ""
+        return f"step {c(e.get('step'))} {x(e.get('state'))}{reason}"
     if t == "guard_refused":
-        return f"refused `{e.get('step')}`: {e.get('reason')}"
+        return f"refused {c(e.get('step'))}: {x(e.get('reason'))}"
     if t == "guard_override":
-        return f"override on `{e.get('step')}`: {e.get('reason')}{by}"
+        return f"override on {c(e.get('step'))}: {x(e.get('reason'))}{by}"
     if t == "check_transition":
-        return f"check `{e.get('check')}`: {e.get('from')} → {e.get('to')} ({e.get('reason', '')})"
+        return (f"check {c(e.get('check'))}: {x(e.get('from'))} → {x(e.get('to'))} "
+                f"({x(e.get('reason', ''))})")
     if t == "manual_tick":
-        note = f": {e['note']}" if e.get("note") else ""
-        return f"ticked `{e.get('step')}`{by}{note}"
+        note = f": {x(e['note'])}" if e.get("note") else ""
+        return f"ticked {c(e.get('step'))}{by}{note}"
     if t == "connection":
         if e.get("event") == "connected":
             return None   # routine; the record keeps it, the timeline shows trouble only
-        return f"{e.get('host')}: {e.get('event')} {e.get('detail', '')}".rstrip()
+        return f"{x(e.get('host'))}: {x(e.get('event'))} {x(e.get('detail', ''))}".rstrip()
     if t == "journal_repaired":
-        return f"journal repaired: {e.get('reason')}"
+        return f"journal repaired: {x(e.get('reason'))}"
     if t == "journal_recovered":
-        lost = f"; {e['lost']} entries lost" if e.get("lost") else ""
-        return (f"**the journal could not be written** from {_clock(e.get('since'))} ({e.get('reason')}): "
-                f"{e.get('late', 0)} entries below were written late{lost}")
+        lost = f"; {x(e['lost'])} entries lost" if e.get("lost") else ""
+        return (f"{d.bold('the journal could not be written')} from {_clock(e.get('since'))} "
+                f"({x(e.get('reason'))}): {x(e.get('late', 0))} entries below were written late{lost}")
     if t == "session_abandoned":
-        return f"session closed with `cockpit abandon`{by}: {e.get('reason')}"
+        return f"session closed with {c('cockpit abandon')}{by}: {x(e.get('reason'))}"
     return None
 
 
-def _timeline(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def _timeline(entries: Sequence[dict[str, Any]], d: Dialect = PLAIN) -> list[dict[str, Any]]:
     """The chronological lines; a clean quit and its resume (headless runs) are not events."""
     out: list[dict[str, Any]] = []
     attached = False
@@ -91,7 +135,7 @@ def _timeline(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         if t in ATTACH:
             attached = True
-        text = _event_text(e)
+        text = _event_text(e, d)
         if text is not None:
             out.append({"ts": e["ts"], "time": _iso(float(e["ts"])), "type": t, "text": text})
     return out
@@ -103,17 +147,18 @@ def _steps(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     open_runs: dict[str, dict[str, Any]] = {}
     for e in entries:
         if e.get("type") == "step_start":
-            run = {"step": e.get("step"), "title": e.get("title"), "command": e.get("command"),
-                   "started": e.get("ts"), "ended": None, "duration": None, "state": "running",
-                   "override": bool(e.get("override")), "hosts": [], "reason": None, "note": e.get("note")}
+            run: dict[str, Any] = {
+                "step": e.get("step"), "title": e.get("title"), "command": e.get("command"),
+                "started": e.get("ts"), "ended": None, "duration": None, "state": "running",
+                "override": bool(e.get("override")), "hosts": [], "reason": None, "note": e.get("note")}
             runs.append(run)
             open_runs[str(e.get("step"))] = run
         elif e.get("type") == "step_end":
-            run = open_runs.pop(str(e.get("step")), None)
-            if run is None:
+            ended = open_runs.pop(str(e.get("step")), None)
+            if ended is None:
                 continue
-            run.update(ended=e.get("ts"), duration=e.get("duration"), state=e.get("state"),
-                       hosts=list(e.get("hosts") or []), reason=e.get("reason"))
+            ended.update(ended=e.get("ts"), duration=e.get("duration"), state=e.get("state"),
+                         hosts=list(e.get("hosts") or []), reason=e.get("reason"))
     for run in open_runs.values():
         run["state"] = "no end recorded"
     return runs
@@ -149,56 +194,70 @@ def render_json(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def render_markdown(entries: Sequence[dict[str, Any]]) -> str:
+    """The report in Markdown (CommonMark + GFM tables), for `cockpit report` and the RCA."""
+    return render(entries, MARKDOWN)
+
+
+def render_jira(entries: Sequence[dict[str, Any]]) -> str:
+    """The report in Jira wiki markup, for a REST API v2 comment."""
+    return render(entries, JIRA)
+
+
+def render_plain(entries: Sequence[dict[str, Any]]) -> str:
+    """The report as plain text, for an ADF (REST API v3) comment, whose text is never markup."""
+    return render(entries, PLAIN)
+
+
+def render(entries: Sequence[dict[str, Any]], d: Dialect) -> str:
     data = render_json(entries)
+    x, c = d.text, d.code
     rto = data["rto"]
-    out = [f"## Rollback timeline — {data['profile'] or 'unknown profile'} ({data['environment'] or '?'})", ""]
+    profile = x(data["profile"]) if data["profile"] else "unknown profile"
+    env = x(data["environment"]) if data["environment"] else "?"
+    out = [d.heading(2, f"Rollback timeline — {profile} ({env})"), ""]
     budget = format_duration(rto["budget"]) if rto["budget"] is not None else "?"
     if rto["started"] is None:
-        out.append(f"- **RTO**: the rollback was not started (budget {budget})")
+        out.append(f"{d.bullet}{d.bold('RTO')}: the rollback was not started (budget {budget})")
     else:
         took = format_duration(rto["elapsed"]) if rto["elapsed"] is not None else "?"
         if rto["ended"] is None:
             verdict = f"not ended ({took} elapsed at the last entry)"
         else:
-            verdict = f"{took} of {budget} — **{'met' if rto['within_budget'] else 'MISSED'}**"
-        out.append(f"- **RTO**: {verdict}")
-        out.append(f"- **Rollback**: {_iso(rto['started'])} → {_iso(rto['ended']) or '(open)'}")
-    out.append(f"- **Driver(s)**: {', '.join(data['drivers']) or '-'}")
-    out.append(f"- **Journal session**: `{data['session']}`")
-    out += ["", "### Steps", ""]
+            verdict = f"{took} of {budget} — {d.bold('met' if rto['within_budget'] else 'MISSED')}"
+        out.append(f"{d.bullet}{d.bold('RTO')}: {verdict}")
+        out.append(f"{d.bullet}{d.bold('Rollback')}: {_iso(rto['started'])} → {_iso(rto['ended']) or '(open)'}")
+    out.append(f"{d.bullet}{d.bold('Driver(s)')}: {', '.join(x(v) for v in data['drivers']) or '-'}")
+    out.append(f"{d.bullet}{d.bold('Journal session')}: {c(data['session'])}")
+    out += ["", d.heading(3, "Steps"), ""]
     if data["steps"]:
-        out.append("| Step | Started | Ended | Duration | Result | Hosts |")
-        out.append("|---|---|---|---|---|---|")
+        out += d.table_head(["Step", "Started", "Ended", "Duration", "Result", "Hosts"])
         for r in data["steps"]:
             hosts = "; ".join(
-                f"{h.get('host')}: {h.get('state')}"
-                + (f" (exit {h['exit_status']})" if h.get("exit_status") is not None else "")
-                for h in r["hosts"]) or "-"
-            result = str(r["state"]) + (" (override)" if r["override"] else "")
+                f"{x(h.get('host'))}: {x(h.get('state'))}"
+                + (f" (exit {x(h['exit_status'])})" if h.get("exit_status") is not None else "")
+                for h in r["hosts"] if isinstance(h, dict)) or "-"
+            result = x(r["state"]) + (" (override)" if r["override"] else "")
             if r["reason"]:
-                result += f" — {r['reason']}"
-            dur = format_duration(float(r["duration"])) if r["duration"] is not None else "-"
-            out.append(f"| `{_cell(r['step'])}` {_cell(r['title'] or '')} | {_clock(r['started'])} | "
-                       f"{_clock(r['ended'])} | {dur} | {_cell(result)} | {_cell(hosts)} |")
+                result += f" — {x(r['reason'])}"
+            dur = format_duration(float(r["duration"])) if isinstance(r["duration"], int | float) else "-"
+            title = f" {x(r['title'])}" if r["title"] else ""
+            out.append(d.table_row([f"{c(r['step'])}{title}", _clock(r["started"]), _clock(r["ended"]),
+                                    dur, result, hosts]))
     else:
         out.append("(no step was run)")
     if data["check_transitions"]:
-        out += ["", "### Checks", ""]
-        out += [f"- {_clock(c['ts'])} `{c['check']}`: {c['from']} → {c['to']} ({c['reason'] or ''})"
-                for c in data["check_transitions"]]
+        out += ["", d.heading(3, "Checks"), ""]
+        out += [f"{d.bullet}{_clock(t['ts'])} {c(t['check'])}: {x(t['from'])} → {x(t['to'])} ({x(t['reason'] or '')})"
+                for t in data["check_transitions"]]
     if data["manual_ticks"]:
-        out += ["", "### Manual steps", ""]
-        out += [f"- {_clock(m['ts'])} `{m['step']}`" + (f" by {m['by']}" if m["by"] else "")
-                + (f": {m['note']}" if m["note"] else "") for m in data["manual_ticks"]]
+        out += ["", d.heading(3, "Manual steps"), ""]
+        out += [f"{d.bullet}{_clock(m['ts'])} {c(m['step'])}" + (f" by {x(m['by'])}" if m["by"] else "")
+                + (f": {x(m['note'])}" if m["note"] else "") for m in data["manual_ticks"]]
     if data["guard"]:
-        out += ["", "### Guard refusals and overrides", ""]
-        out += [f"- {_clock(g['ts'])} {'override' if g['type'] == 'guard_override' else 'refused'} "
-                f"`{g['step']}`: {g['reason']}" for g in data["guard"]]
-    out += ["", "### Timeline (UTC)", ""]
-    out += [f"- {_clock(t['ts'])} {t['text']}" for t in data["timeline"]]
+        out += ["", d.heading(3, "Guard refusals and overrides"), ""]
+        out += [f"{d.bullet}{_clock(g['ts'])} {'override' if g['type'] == 'guard_override' else 'refused'} "
+                f"{c(g['step'])}: {x(g['reason'])}" for g in data["guard"]]
+    out += ["", d.heading(3, "Timeline (UTC)"), ""]
+    out += [f"{d.bullet}{_clock(t['ts'])} {t['text']}" for t in _timeline(entries, d)]
     return "\n".join(out) + "\n"

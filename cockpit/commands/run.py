@@ -22,6 +22,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from cockpit import escape
 from cockpit.commands.profile_arg import open_profile
 from cockpit.controller import Controller
 from cockpit.durations import format_duration
@@ -43,15 +44,15 @@ def summary(result: StepResult) -> list[str]:
     """Per-host table: host, state, exit status, duration (and the error when there is one)."""
     if not result.hosts:
         line = f"{result.step_id}: {result.state} in {format_duration(result.ended - result.started)}"
-        return [line + (f" — {result.reason}" if result.reason else "")]
+        return [line + (f" — {escape.terminal(result.reason)}" if result.reason else "")]
     width = max(len(h.host) for h in result.hosts)
     rows = [f"{'host':<{width}}  {'state':<11}  {'exit':>4}  duration"]
     for h in result.hosts:
         status = "-" if h.exit_status is None else str(h.exit_status)
         verify = "" if h.verify_ok is None else ("  verify ok" if h.verify_ok else "  verify FAILED")
-        error = f"  ({h.error})" if h.error else ""
+        error = f"  ({escape.terminal(h.error)})" if h.error else ""
         rows.append(f"{h.host:<{width}}  {h.state:<11}  {status:>4}  {format_duration(h.duration)}{verify}{error}")
-    rows.append(f"{result.step_id}: {result.state}" + (f" — {result.reason}" if result.reason else ""))
+    rows.append(f"{result.step_id}: {result.state}" + (f" — {escape.terminal(result.reason)}" if result.reason else ""))
     return rows
 
 
@@ -101,7 +102,7 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
     def show(line: OutputLine) -> None:
         stream = sys.stderr if line.stream == "stderr" else sys.stdout
         prefix = f"{line.host:<{width}} | " if line.host else ""
-        print(f"{prefix}{line.text}", file=stream, flush=True)
+        print(f"{prefix}{escape.terminal(line.text)}", file=stream, flush=True)
 
     controller.on_output(show)
     interrupted = False

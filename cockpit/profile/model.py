@@ -250,7 +250,10 @@ class JiraSpec:
     template: str | None = field(
         default=None, metadata=doc("Comment template file, relative to the profile.", path=True)
     )
-    report: bool = field(default=False, metadata=doc("Post the incident timeline (`cockpit report`) as the comment."))
+    report: bool = field(default=False, metadata=doc(
+        "Post the incident timeline (`cockpit report`) as the comment: Jira wiki markup for API v2, plain text "
+        "for v3; every value from the journal escaped."
+    ))
     attachments: str | None = field(
         default=None, metadata=doc("Glob of files to attach, relative to the profile.", path=True)
     )

@@ -37,16 +37,21 @@ class IncidentFacts:
                 return "(not started)"
             return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
+        from cockpit.escape import one_line
+
+        # every value is one line, except {checks}: one line per check (the user@host of the
+        # driver or a check's text must not add lines to a message); each message's format
+        # escapes them further
         return {
-            "profile": self.profile,
-            "environment": self.environment,
-            "driver": self.driver,
+            "profile": one_line(self.profile),
+            "environment": one_line(self.environment),
+            "driver": one_line(self.driver),
             "started": iso(self.rollback_started),
             "ended": iso(self.rollback_ended),
             "rto_budget": format_duration(self.rto_budget),
             "rto_elapsed": format_duration(self.rto_elapsed) if self.rto_elapsed is not None else "-",
-            "steps_done": ", ".join(self.steps_done) or "(none)",
-            "checks": "\n".join(self.checks) or "(none)",
+            "steps_done": one_line(", ".join(self.steps_done) or "(none)"),
+            "checks": "\n".join(one_line(c) for c in self.checks) or "(none)",
         }
 
 

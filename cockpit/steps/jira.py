@@ -13,11 +13,12 @@ import base64
 import mimetypes
 import ssl
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from cockpit import secrets
+from cockpit import escape, secrets
 from cockpit.profile.model import JiraSpec, StepSpec
 from cockpit.results import StepResult
 from cockpit.steps import http
@@ -42,29 +43,42 @@ def _spec(step: StepSpec) -> JiraSpec:
     return step.jira
 
 
-def _report(ctx: StepContext) -> str:
+def _report(ctx: StepContext, api: int) -> str:
     if not ctx.journal_path:
         raise StepFailure("report = true but this session has no journal to report from")
     try:
         from cockpit.journal import read_journal
-        from cockpit.report import render_markdown
+        from cockpit.report import render_jira, render_plain
     except ImportError as exc:
         raise StepFailure(f"report = true but the report module is unavailable ({exc.name})") from None
-    return render_markdown(read_journal(ctx.journal_path))
+    entries = read_journal(ctx.journal_path)
+    return render_plain(entries) if api >= 3 else render_jira(entries)
+
+
+def value_escape(api: int) -> Callable[[str], str]:
+    """How a ``{placeholder}`` value is escaped in a comment: Jira wiki markup for API v2, plain
+    text for v3 (ADF text is never markup); line by line (``{checks}`` is lines by design)."""
+    inline = escape.one_line if api >= 3 else escape.jira
+    return lambda value: "\n".join(inline(line) for line in value.split("\n"))
 
 
 def comment_text(step: StepSpec, ctx: StepContext, *, previewing: bool = False) -> str:
-    """The comment body as plain text ("" when the step only attaches files)."""
+    """The comment body: wiki markup (API v2) or plain text (v3); "" when the step only attaches files.
+
+    The profile's own ``body`` and ``template`` are markup as written; every value put into them
+    and the incident timeline are escaped for the API's format."""
     spec = _spec(step)
     values = placeholders(ctx.facts)
+    esc = value_escape(spec.api)
     parts: list[str] = []
     if spec.body:
-        parts.append(render(spec.body, values, where=f"step {step.id}: jira body"))
+        parts.append(render(spec.body, values, where=f"step {step.id}: jira body", escape=esc))
     if spec.template:
-        parts.append(render(read_template(ctx, spec.template), values, where=f"template {spec.template}"))
+        parts.append(render(read_template(ctx, spec.template), values, where=f"template {spec.template}",
+                            escape=esc))
     if spec.report:
         parts.append("(the incident timeline, from the journal)" if previewing and not ctx.journal_path
-                     else _report(ctx))
+                     else _report(ctx, spec.api))
     if not parts and not spec.attachments:
         raise StepFailure(f"step {step.id}: jira needs `body`, `template`, `report = true` or `attachments`")
     return "\n\n".join(p.strip("\n") for p in parts)
@@ -130,16 +144,39 @@ def _headers(spec: JiraSpec, scrub: Scrubber) -> dict[str, str]:
     return {"Authorization": auth, "Accept": "application/json"}
 
 
-def _failure(what: str, spec: JiraSpec, answer: http.Answer, scrub: Scrubber) -> StepFailure:
-    said = ""
-    if isinstance(answer.json, dict):
-        msgs = [str(m) for m in answer.json.get("errorMessages", []) or []]
-        errors = answer.json.get("errors") or {}
+_MAX_MESSAGES = 5
+_MAX_MESSAGE = 200
+
+
+def error_messages(answer: http.Answer, scrub: Scrubber) -> str:
+    """What Jira said, from its documented error list only (``errorMessages``, and the
+    per-field ``errors``): redacted, each message on one line and cut, at most a few.
+
+    Any other body (an HTML page from a proxy, a body that echoes the request) is described by
+    its size, never quoted: it may hold the request's credentials or forged markup."""
+    doc = answer.json
+    msgs: list[str] = []
+    if isinstance(doc, dict):
+        listed = doc.get("errorMessages")
+        if isinstance(listed, list):
+            msgs += [str(m) for m in listed]
+        errors = doc.get("errors")
         if isinstance(errors, dict):
             msgs += [f"{k}: {v}" for k, v in errors.items()]
-        said = "; ".join(msgs)
-    if not said and answer.body.strip():
-        said = http.body_excerpt(answer.body, scrub)
+    if msgs:
+        shown = []
+        for m in msgs[:_MAX_MESSAGES]:
+            one = " ".join(scrub(m).split())
+            shown.append(one if len(one) <= _MAX_MESSAGE else one[:_MAX_MESSAGE] + "…")
+        more = f" (and {len(msgs) - _MAX_MESSAGES} more)" if len(msgs) > _MAX_MESSAGES else ""
+        return "; ".join(shown) + more
+    if not answer.body.strip():
+        return ""
+    return f"(a {len(answer.body.encode())}-byte answer that is not a Jira error list; not quoted)"
+
+
+def _failure(what: str, spec: JiraSpec, answer: http.Answer, scrub: Scrubber) -> StepFailure:
+    said = error_messages(answer, scrub)
     hint = {
         401: "check the token (and `user` for basic auth)",
         403: f"the account may not do this on {spec.issue}",
@@ -194,7 +231,7 @@ async def execute(step: StepSpec, ctx: StepContext) -> StepResult:
             answer = await http.post(url, target=target, timeout=step.timeout, verify=verify,
                                      headers={**headers, "X-Atlassian-Token": "no-check"}, files=parts)
             detail["attachments"] = {**detail["attachments"], "status": answer.status,  # type: ignore[dict-item]
-                                     "response": http.body_excerpt(answer.body, scrub)}
+                                     "response": error_messages(answer, scrub)}
             if answer.status != 200:
                 raise _failure("attachment upload", spec, answer, scrub)
         if text:
@@ -208,7 +245,7 @@ async def execute(step: StepSpec, ctx: StepContext) -> StepResult:
             if isinstance(answer.json, dict) and "id" in answer.json:
                 info["id"] = str(answer.json["id"])
             else:
-                info["response"] = http.body_excerpt(answer.body, scrub)
+                info["response"] = error_messages(answer, scrub)
             detail["comment"] = {**detail["comment"], **info}  # type: ignore[dict-item]
             if answer.status != 201:
                 raise _failure("comment", spec, answer, scrub)

@@ -30,6 +30,7 @@ from cockpit.output import LineSplitter, Tail
 from cockpit.profile.model import StepSpec
 from cockpit.profile.vars import UndefinedVar
 from cockpit.results import HostResult, OutputLine, StepResult
+from cockpit.secrets import redact_lines
 from cockpit.steps.base import StepFailure, finish, profile_dir
 from cockpit.steps.context import StepContext
 
@@ -155,10 +156,9 @@ async def execute(
     tail = Tail(TAIL)
 
     def emit(stream: str, text: str) -> None:
-        text = ctx.redact(text)
-        tail.append(text)
+        tail.append(text)   # raw: redacted as one text below, so a secret split over lines is found
         if on_output is not None:
-            on_output(OutputLine(step.id, HOST, stream, text, time.time()))
+            on_output(OutputLine(step.id, HOST, stream, ctx.redact(text), time.time()))
 
     try:
         command = command_of(step, ctx)
@@ -219,7 +219,7 @@ async def _run(
         await _stop(proc)
         pumps.cancel()
         reason = f"timed out after {step.timeout:g}s; the command and its children were killed"
-        host = HostResult(HOST, "timeout", None, time.time() - started, tuple(tail), error=reason)
+        host = HostResult(HOST, "timeout", None, time.time() - started, tuple(redact_lines(ctx.redact, tail)), error=reason)
         return finish(step.id, "failed", started, command=command, scrub=ctx.redact, reason=reason,
                       hosts=(host,), detail={"cwd": str(cwd), "exit_status": None})
     except asyncio.CancelledError:
@@ -228,6 +228,6 @@ async def _run(
         raise
     ok = status == 0
     reason = None if ok else (f"exit status {status}" if status > 0 else f"killed by signal {-status}")
-    host = HostResult(HOST, "ok" if ok else "failed", status, time.time() - started, tuple(tail), error=reason)
+    host = HostResult(HOST, "ok" if ok else "failed", status, time.time() - started, tuple(redact_lines(ctx.redact, tail)), error=reason)
     return finish(step.id, "ok" if ok else "failed", started, command=command, scrub=ctx.redact,
                   reason=reason, hosts=(host,), detail={"cwd": str(cwd), "exit_status": status})

@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from cockpit import secrets
+from cockpit import escape, secrets
 from cockpit.profile.model import EmailSpec, StepSpec
 from cockpit.results import StepResult
 from cockpit.steps.base import (
@@ -42,17 +42,19 @@ def build_message(step: StepSpec, ctx: StepContext) -> EmailMessage:
     when the profile sets none."""
     spec = _spec(step)
     values = placeholders(ctx.facts)
-    body = render(read_template(ctx, spec.template), values, where=f"template {spec.template}")
+    # plain text: a value cannot add lines (each of its lines stays one line) or control characters
+    plain = lambda value: "\n".join(escape.one_line(line) for line in value.split("\n"))  # noqa: E731
+    body = render(read_template(ctx, spec.template), values, where=f"template {spec.template}", escape=plain)
     subject = spec.subject
     first, _, rest = body.partition("\n")
     if first.lower().startswith("subject:"):
         subject = subject or first.split(":", 1)[1].strip()
         body = rest.lstrip("\n")
     if spec.subject:
-        subject = render(spec.subject, values, where=f"step {step.id}: email subject")
+        subject = render(spec.subject, values, where=f"step {step.id}: email subject", escape=escape.header)
     if not subject:
         subject = f"[{ctx.facts.environment}] Rollback of {ctx.facts.profile}"
-    subject = " ".join(subject.split())  # a header is one line, whatever the placeholders held
+    subject = escape.header(subject)  # a header is one line, whatever the placeholders held
     if not spec.to:
         raise StepFailure(f"step {step.id}: email has no recipients (`to`)")
     msg = EmailMessage()
@@ -70,7 +72,7 @@ def preview(step: StepSpec, ctx: StepContext) -> str:
     msg = build_message(step, ctx)
     where = f"SMTP {spec.smtp_host}:{spec.smtp_port}" if spec.smtp_host else f"outbox {spec.outbox}"
     head = f"Email via {where}\nFrom: {msg['From']}\nTo: {msg['To']}\nSubject: {msg['Subject']}\n\n"
-    return head + msg.get_content()
+    return head + str(msg.get_content())
 
 
 def _tls_context(ctx: StepContext, spec: EmailSpec) -> ssl.SSLContext:
@@ -98,10 +100,14 @@ def _send(spec: EmailSpec, msg: EmailMessage, tls: ssl.SSLContext, login: tuple[
         return "accepted"
 
 
+_MAX_REPLY = 200
+
+
 def _smtp_reason(exc: BaseException, where: str, timeout: float) -> str:
     def said(e: smtplib.SMTPResponseException) -> str:
         text = e.smtp_error.decode(errors="replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
-        return f"{e.smtp_code} {text}"
+        text = " ".join(text.split())   # a multi-line reply on one line, cut: it is the server's text
+        return f"{e.smtp_code} {text if len(text) <= _MAX_REPLY else text[:_MAX_REPLY] + '…'}"
 
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return f"{where}: authentication refused ({said(exc)})"

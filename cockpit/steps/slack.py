@@ -12,7 +12,7 @@ import re
 import time
 from typing import Any
 
-from cockpit import secrets
+from cockpit import escape, secrets
 from cockpit.profile.model import SlackSpec, StepSpec
 from cockpit.results import StepResult
 from cockpit.steps import http
@@ -35,12 +35,19 @@ _SLACK_HINTS = {
     "rollup_error": "Slack had an internal error",
 }
 
+# documented codes without a hint of their own (https://api.slack.com/messaging/webhooks#handling_errors)
+_OTHER_CODES = frozenset({"ok", "no_text", "missing_text_or_fallback_or_attachments", "invalid_blocks",
+                          "invalid_blocks_format", "invalid_attachments", "invalid_token", "user_not_found",
+                          "request_timeout", "fatal_error", "internal_error", "ekm_access_denied",
+                          "msg_too_long", "too_many_requests", "invalid_auth", "not_authed"})
+
 _LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
 
 
-def escape(text: str) -> str:
-    """Slack's three control characters (https://api.slack.com/reference/surfaces/formatting#escaping)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _link(url: str, title: str) -> str:
+    """``<url|title>`` with both parts escaped: ``&<>`` as entities, and a ``|`` in the URL
+    percent-encoded so it cannot end the URL early."""
+    return f"<{escape.slack(url).replace('|', '%7C')}|{escape.slack(title)}>"
 
 
 def _spec(step: StepSpec) -> SlackSpec:
@@ -53,7 +60,7 @@ def build_payload(step: StepSpec, ctx: StepContext, now: float | None = None) ->
     """The JSON body: ``text`` (the notification fallback) and ``blocks``."""
     spec = _spec(step)
     values = placeholders(ctx.facts, now)
-    text = render(spec.text, values, where=f"step {step.id}: slack text", escape=escape)
+    text = render(spec.text, values, where=f"step {step.id}: slack text", escape=escape.slack_multiline)
     facts = ctx.facts
     fields = [
         ("Profile", facts.profile),
@@ -66,13 +73,13 @@ def build_payload(step: StepSpec, ctx: StepContext, now: float | None = None) ->
         {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}},
         {
             "type": "section",
-            "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{escape(v)}"[:2000]} for k, v in fields],
+            "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{escape.slack(v)}"[:2000]} for k, v in fields],
         },
     ]
     links = []
     for title, url in spec.dashboards.items():
         target = render(url, values, where=f"step {step.id}: dashboard {title!r}")
-        links.append(f"<{escape(target)}|{escape(title)}>")
+        links.append(_link(target, title))
     if links:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": link} for link in links[:10]]})
     window = f"Incident window {values['from_iso']} → {values['to_iso']}"
@@ -90,13 +97,29 @@ def preview(step: StepSpec, ctx: StepContext) -> str:
     return "\n".join(lines)
 
 
-def _failure_reason(status: int, body: str, scrub: Scrubber) -> str:
-    code = body.strip().split()[0] if body.strip() else ""
-    hint = _SLACK_HINTS.get(code)
-    said = f": {http.body_excerpt(body, scrub)}" if body.strip() else " (empty body)"
-    reason = f"Slack answered {http.status_reason(status)}{said}"
-    if hint:
-        reason += f" ({hint})"
+def error_code(body: str) -> str | None:
+    """Slack's error code when ``body`` is one (``invalid_payload``, ``channel_not_found``, …), else None.
+
+    Only a documented code is ever quoted: any other body (an error page from a proxy that
+    echoes the request path, i.e. the secret webhook) is described by its size, never shown."""
+    text = body.strip()
+    return text if text in _SLACK_HINTS or text in _OTHER_CODES else None
+
+
+def _said(body: str) -> str:
+    code = error_code(body)
+    if code is not None:
+        return code
+    if not body.strip():
+        return "(empty body)"
+    return f"(a {len(body.encode())}-byte answer that is not a Slack error code; not quoted)"
+
+
+def _failure_reason(status: int, body: str) -> str:
+    code = error_code(body)
+    reason = f"Slack answered {http.status_reason(status)}: {_said(body)}"
+    if code in _SLACK_HINTS:
+        reason += f" ({_SLACK_HINTS[code]})"
     if status >= 500 and status != 503:
         reason += "; the message may have been posted: check the channel before firing again"
     return reason
@@ -118,11 +141,11 @@ async def execute(step: StepSpec, ctx: StepContext) -> StepResult:
         target = f"Slack webhook ({http.origin(url)})"
         detail["request"] = {"method": "POST", "url": f"{http.origin(url)}/[webhook]", "json": payload}
         answer = await http.post(url, target=target, timeout=step.timeout, json=payload)
-        detail["response"] = {"status": answer.status, "body": http.body_excerpt(answer.body, scrub)}
+        detail["response"] = {"status": answer.status, "body": _said(answer.body)}
         detail["attempts"] = answer.attempts
         if answer.status == 200 and answer.body.strip() == "ok":
             return finish(step.id, "ok", started, command="slack: POST webhook", scrub=scrub, detail=detail)
-        raise StepFailure(_failure_reason(answer.status, answer.body, scrub))
+        raise StepFailure(_failure_reason(answer.status, answer.body))
     except StepFailure as exc:
         detail.update(exc.detail)
         return finish(step.id, "failed", started, command="slack: POST webhook", scrub=scrub,

@@ -7,6 +7,7 @@ import json
 import ssl
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -32,7 +33,17 @@ class Drop:
     """Read the request, then close the connection without a response."""
 
 
-Behaviour = Reply | Hang | Drop
+@dataclass(frozen=True)
+class Echo:
+    """A hostile server: answers ``status`` with a body made from the request it received
+    (``make(recorded)``), the way error pages echo the path, a header or the payload."""
+
+    status: int
+    make: Callable[[Recorded], str]
+    content_type: str = "text/plain"
+
+
+Behaviour = Reply | Hang | Drop | Echo
 
 
 @dataclass
@@ -97,6 +108,8 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(behaviour, Drop):
             self.close_connection = True
             return
+        if isinstance(behaviour, Echo):
+            behaviour = Reply(behaviour.status, behaviour.make(rec.requests[-1]), behaviour.content_type)
         data = behaviour.body.encode()
         self.send_response(behaviour.status)
         self.send_header("Content-Type", behaviour.content_type)

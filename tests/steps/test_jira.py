@@ -129,7 +129,8 @@ async def test_attachments_glob_matching_nothing_fails_before_sending(tmp_path: 
          "issue CHG-1234 does not exist or is not visible to this account"),
         (400, '{"errorMessages": [], "errors": {"body": "Comment body can not be empty!"}}',
          "body: Comment body can not be empty!"),
-        (500, "<html>oops</html>", "HTTP 500 server error: <html>oops</html>; it may have been stored"),
+        (500, "<html>oops</html>", "HTTP 500 server error: (a 17-byte answer that is not a Jira error list; "
+         "not quoted); it may have been stored"),
     ],
 )
 async def test_jira_errors(tmp_path: Path, receiver: Receiver, status: int, body: str, expected: str) -> None:
@@ -202,7 +203,7 @@ async def test_report_posts_the_timeline(tmp_path: Path, receiver: Receiver) -> 
         {"ts": 1_700_000_010.0, "type": "step_start", "session": "s1", "step": "horizon-pause"},
     ]
     path.write_text("".join(json.dumps(e) + "\n" for e in entries))
-    expected = report.render_markdown(journal.read_journal(str(path))).strip("\n")
+    expected = report.render_jira(journal.read_journal(str(path))).strip("\n")   # v2: wiki markup
     receiver.answer(Reply(201, CREATED, "application/json"))
     step = jira_step(receiver.url, body="Timeline:", report=True)
     result = await execute(step, make_ctx(tmp_path, step, journal_path=str(path)))

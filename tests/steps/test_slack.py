@@ -93,7 +93,8 @@ async def test_placeholder_values_are_escaped_not_the_template(tmp_path: Path, r
         (404, "no_service", "HTTP 404 not found: no_service (the webhook was revoked or never existed)"),
         (410, "channel_is_archived", "channel_is_archived (the webhook's channel is archived)"),
         (500, "rollup_error", "may have been posted: check the channel"),
-        (200, "something_else", "HTTP 200: something_else"),
+        (200, "something_else", "HTTP 200: (a 14-byte answer that is not a Slack error code; not quoted)"),
+        (404, "Cannot POST /x", "HTTP 404 not found: (a 14-byte answer that is not a Slack error code; not quoted)"),
     ],
 )
 async def test_slack_errors_are_reasons_never_retried(tmp_path: Path, receiver: Receiver, webhook: str,
