@@ -103,7 +103,7 @@ class _CuttableSMTP(smtplib.SMTP):
 
 
 def _send(spec: EmailSpec, msg: EmailMessage, tls: ssl.SSLContext, login: tuple[str, str] | None,
-          timeout: float, box: list[_CuttableSMTP]) -> str:
+          timeout: float, *, box: list[_CuttableSMTP]) -> str:
     """Blocking SMTP session (runs in a thread). Returns the server's answer to the message."""
     host = spec.smtp_host or ""
     with _CuttableSMTP(host, spec.smtp_port, timeout, box) as smtp:
@@ -202,7 +202,7 @@ async def execute(step: StepSpec, ctx: StepContext) -> StepResult:
         box: list[_CuttableSMTP] = []
         try:  # the step's timeout is total; the worker is a daemon thread, never joined at exit
             answer = await asyncio.wait_for(
-                in_daemon_thread(lambda: _send(spec, msg, tls, login, step.timeout, box), f"smtp-{step.id}"),
+                in_daemon_thread(lambda: _send(spec, msg, tls, login, step.timeout, box=box), f"smtp-{step.id}"),
                 step.timeout)
         except TimeoutError:
             for smtp in box:
