@@ -23,6 +23,7 @@ from cockpit.sources.ssh import CommandSampler
 log = logging.getLogger(__name__)
 
 BACKSTOP = 1.0  # seconds granted beyond a source's timeout before its sample is abandoned
+CLOSE_WITHIN = 2.0  # seconds granted to each source to close its clients at stop
 
 
 def interval_of(profile: Profile, spec: SourceSpec) -> float:
@@ -72,7 +73,7 @@ class Poller:
         try:
             values = await asyncio.wait_for(self._sampler(sig.source).sample(sig), spec.timeout + BACKSTOP)
         except TimeoutError:
-            self.store.fail(sig.id, time.time(), f"timeout after {format_duration(spec.timeout)}")
+            self.store.fail(sig.id, time.time(), f"no answer within {format_duration(spec.timeout)}")
         except SourceError as e:
             self.store.fail(sig.id, time.time(), str(e) or "failed")
         except asyncio.CancelledError:
@@ -129,7 +130,8 @@ class Poller:
         )
 
     async def stop(self) -> None:
-        """Cancel the polling tasks and close every source's client."""
+        """Cancel the polling tasks and close every source's client, without waiting on any
+        request in flight: no source holds a worker that the exit would have to join."""
         tasks, self._tasks = self._tasks, []
         for t in tasks:
             t.cancel()
@@ -137,6 +139,6 @@ class Poller:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
         samplers, self._samplers = list(self._samplers.values()), {}
-        for s in samplers:
+        for s in samplers:  # bounded: a source that cannot close must not hold up the exit
             with contextlib.suppress(Exception):
-                await s.close()
+                await asyncio.wait_for(s.close(), CLOSE_WITHIN)

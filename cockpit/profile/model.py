@@ -116,7 +116,19 @@ class SourceSpec:
         default=None, metadata=doc("CA bundle file for TLS verification (TLS is always verified).", path=True)
     )
     timeout: float = field(
-        default=3.0, metadata=doc("Timeout of one sample (request or command).", parse="duration")
+        default=3.0,
+        metadata=doc(
+            "Timeout of one sample (request or command). prometheus/http: the TOTAL time of the request, "
+            "answer included (a server trickling its answer is cut off at this point).",
+            parse="duration",
+        ),
+    )
+    max_bytes: int = field(
+        default=4 * 1024 * 1024,
+        metadata=doc(
+            "prometheus/http: the largest answer read, in bytes (default 4 MB); a longer one is a "
+            "failed sample (\"answer over 4 MB\"), dropped as soon as it passes the cap."
+        ),
     )
     interval: float | None = field(
         default=None, metadata=doc("Polling interval; default `cockpit.refresh`.", parse="duration", min=0.1)

@@ -179,6 +179,8 @@ class Rules:
                     self.rep.error((*path, "url"), "url must start with http:// or https://")
                 if src.hosts is not None:
                     self.rep.error((*path, "hosts"), f'"hosts" is only for ssh sources, not {src.kind}')
+                if src.max_bytes < 1:
+                    self.rep.error((*path, "max_bytes"), "max_bytes must be 1 or more (bytes)")
             else:
                 if src.hosts is None:
                     self.rep.error(

@@ -4,18 +4,23 @@
 value: the check decides). ``json:PATH`` needs a 2xx JSON answer: anything
 else is a failed sample ("HTTP 502", "body is not JSON"). A path ending on an
 object of numbers gives one series per key.
+
+Every request goes through `cockpit.bounded.fetch`: the source's ``timeout`` is
+the total time of the request, body included, and a body over ``max_bytes`` is
+a failed sample. ``status`` and ``latency`` (the time to the status line) return
+as soon as the status line arrives and never read the body.
 """
 
 from __future__ import annotations
 
 import json
 import ssl
-import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
+from cockpit.bounded import Unbounded, fetch
 from cockpit.durations import format_duration
 from cockpit.profile.model import SignalSpec, SourceSpec
 from cockpit.secrets import SecretError, redact, resolve
@@ -88,16 +93,23 @@ def transport_error(exc: httpx.HTTPError, timeout: float) -> str:
     return f"request failed ({type(exc).__name__})"
 
 
+def source_client(spec: SourceSpec) -> httpx.AsyncClient:
+    """The `httpx.AsyncClient` of an HTTP-based source: TLS verified (``ca_bundle``), no redirects
+    followed by httpx, the source's ``timeout`` as httpx's per-operation timeouts (the total one
+    is `cockpit.bounded.fetch`'s)."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(spec.timeout),
+        verify=ssl.create_default_context(cafile=bundle) if (bundle := ca_bundle(spec)) else True,
+        follow_redirects=False,
+    )
+
+
 class HttpSampler:
     """One per ``kind = "http"`` source: one `httpx.AsyncClient`, TLS verified."""
 
     def __init__(self, spec: SourceSpec) -> None:
         self.spec = spec
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(spec.timeout),
-            verify=ssl.create_default_context(cafile=bundle) if (bundle := ca_bundle(spec)) else True,
-            follow_redirects=False,
-        )
+        self._client = source_client(spec)
 
     async def sample(self, signal: SignalSpec) -> Values:
         field = signal.field_
@@ -108,24 +120,28 @@ class HttpSampler:
             raise SourceError(str(e)) from None
         if not url:
             raise SourceError("no `url` set")
-        started = time.perf_counter()
+        probe = field in ("status", "latency")
+        if not probe and not field.startswith("json:"):
+            raise SourceError(f"unknown field {field!r} (use status, latency or json:PATH)")
         try:
-            resp = await self._client.get(url, headers=headers)
+            resp = await fetch(self._client, "GET", url, headers=headers, deadline=self.spec.timeout,
+                               max_bytes=self.spec.max_bytes, read_body=not probe)
+        except Unbounded as e:
+            raise SourceError(str(e)) from None
         except httpx.HTTPError as e:
             raise clean_error(self.spec, transport_error(e, self.spec.timeout)) from None
-        latency = time.perf_counter() - started
         if field == "status":
-            return {"": float(resp.status_code)}
+            return {"": float(resp.status)}
         if field == "latency":
-            return {"": latency}
+            return {"": resp.latency}
         if field.startswith("json:"):
-            if not resp.is_success:
-                raise SourceError(f"HTTP {resp.status_code}")
+            if not 200 <= resp.status < 300:
+                raise SourceError(f"HTTP {resp.status}")
             try:
-                doc = json.loads(resp.content)
+                doc = json.loads(resp.body)
             except (ValueError, UnicodeDecodeError):
                 # redact before cutting: a secret cut in two is no longer found by the redactor
-                body = redact(resp.text, spec_secrets(self.spec))
+                body = redact(resp.body.decode(errors="replace"), spec_secrets(self.spec))
                 raise clean_error(self.spec, f"body is not JSON: {shorten(body, 40)}") from None
             hidden = spec_secrets(self.spec)
             return json_values(doc, field[len("json:") :], lambda text: redact(text, hidden))

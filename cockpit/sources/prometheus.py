@@ -1,14 +1,19 @@
 """Prometheus source: an instant query per interval, one range query at start (backfill).
 
-Uses prometheus-api-client's `PrometheusConnect`, tamed:
+Uses prometheus-api-client's `PrometheusConnect` for the API (URLs, parameters,
+``data.result``, its errors), with cockpit's own transport underneath:
 
-- ``retry=Retry(total=0)``: its default retries a 503 three times with backoff
-  (about 21 s) behind the caller's back;
-- every call gets ``timeout=spec.timeout`` (requests' connect/read timeout) and
-  an overall `asyncio.wait_for` as a backstop;
-- its calls block (requests), so they run in a small thread pool owned by this
-  source: a hanging Prometheus can only exhaust its own threads, never the
-  loop's default executor that other sources share;
+- its `requests.Session` has one adapter, `BoundedAdapter`, mounted for every
+  URL: each request is fetched by `cockpit.bounded.fetch` on the event loop
+  (httpx, TLS verified), so the source's ``timeout`` is the TOTAL time of one
+  call (redirects included) and an answer over ``max_bytes`` is dropped as it
+  arrives. requests' own transport (urllib3) is never used: its timeouts are
+  per read (a server trickling a byte a second never times out) and it reads
+  any body whole. No retries behind the caller's back (the library's default
+  retries a 503 three times with backoff, about 21 s);
+- the library's calls block, so each runs in its own daemon thread, which only
+  waits for the loop's bounded fetch: it never outlives the deadline, closing
+  the source cancels the fetches it waits for, and exit never joins it;
 - its errors carry Prometheus's JSON body only as ``repr(bytes)`` inside the
   message, so `prom_error` digs out Prometheus's own ``errorType: error``.
 
@@ -20,27 +25,105 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import concurrent.futures
 import datetime as dt
 import json
 import math
 import re
+import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import httpx
 import requests
 from prometheus_api_client import PrometheusApiClientException
 from prometheus_api_client.prometheus_connect import PrometheusConnect
-from urllib3.util.retry import Retry
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers
 
+from cockpit.bounded import Answer, TooSlow, Unbounded, fetch, in_daemon_thread
 from cockpit.durations import format_duration
 from cockpit.profile.model import SignalSpec, SourceSpec
 from cockpit.secrets import SecretError, resolve
-from cockpit.sources.base import Points, SourceError, Values, ca_bundle, clean_error, name_series, to_float
+from cockpit.sources.base import Points, SourceError, Values, clean_error, name_series, to_float
+from cockpit.sources.http import source_client, transport_error
 
 T = TypeVar("T")
 _STATUS = re.compile(r"HTTP Status Code (\d+) \((b(['\"]).*\3)\)\s*$", re.S)
 MAX_POINTS = 11000  # Prometheus refuses range queries of more points per series
+_call_deadline = threading.local()  # .at: monotonic deadline of the library call running in this thread
+
+
+class _Closed(Exception):
+    """The source was closed while a request was in flight."""
+
+
+class BoundedAdapter(requests.adapters.BaseAdapter):
+    """requests transport of a Prometheus source: each request is `cockpit.bounded.fetch`ed on the
+    source's event loop; the calling (worker) thread only waits, never past the call's deadline."""
+
+    def __init__(self, spec: SourceSpec, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self.spec = spec
+        self.loop = loop
+        self.client = source_client(spec)
+        self._pending: set[concurrent.futures.Future[Answer]] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,  # noqa: PLR0917  (requests calls it so)
+             verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+        total = self.spec.timeout
+        at = getattr(_call_deadline, "at", None) or time.monotonic() + total
+        left = at - time.monotonic()
+        if left <= 0:
+            raise TooSlow(total, False, None, 0)
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "accept-encoding")}
+        coro = fetch(self.client, request.method or "GET", request.url or "", deadline=left,
+                     max_bytes=self.spec.max_bytes, headers=headers, content=request.body)
+        with self._lock:
+            if self._closed:
+                coro.close()
+                raise _Closed
+            fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
+            self._pending.add(fut)
+        try:
+            answer = fut.result(timeout=left + 1.0)
+        except concurrent.futures.CancelledError:
+            raise _Closed from None
+        except concurrent.futures.TimeoutError:  # the loop is gone or stuck: give up waiting for it
+            fut.cancel()
+            raise TooSlow(total, True, None, 0) from None
+        except TooSlow as e:  # said with the call's whole timeout, not what was left of it
+            raise TooSlow(total, e.sent, e.status, e.received) from None
+        finally:
+            with self._lock:
+                self._pending.discard(fut)
+        resp = requests.Response()
+        resp.status_code = answer.status
+        resp.reason = answer.reason
+        resp.headers = CaseInsensitiveDict(
+            {k: v for k, v in answer.headers.items() if k.lower() != "content-encoding"}
+        )
+        resp._content = answer.body
+        resp._content_consumed = True  # type: ignore[attr-defined]
+        resp.encoding = get_encoding_from_headers(resp.headers)
+        resp.url = request.url or ""
+        resp.request = request
+        return resp
+
+    async def aclose(self) -> None:
+        """Cancel the fetches in flight (their threads wake at once) and close the client."""
+        with self._lock:
+            self._closed = True
+            pending, self._pending = list(self._pending), set()
+        for fut in pending:
+            fut.cancel()
+        await self.client.aclose()
+
+    def close(self) -> None:  # requests' Session.close(); the real closing is `aclose`
+        pass
 
 
 class _ResolvedHeaders(requests.auth.AuthBase):
@@ -126,43 +209,53 @@ class PrometheusSampler:
         self.spec = spec
         self.step = step
         self._client: PrometheusConnect | None = None
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"prom-{spec.id}")
+        self._adapter: BoundedAdapter | None = None
 
     def _connect(self) -> PrometheusConnect:
         if self._client is None:
             if not self.spec.url:
                 raise SourceError("no `url` set")
             session = requests.Session()
-            session.verify = ca_bundle(self.spec) or True
             session.auth = _ResolvedHeaders(dict(self.spec.headers))
-            self._client = PrometheusConnect(
-                url=resolve(self.spec.url).rstrip("/"),
-                retry=Retry(total=0, read=False, redirect=3, raise_on_status=False),  # read=False: a read timeout stays a timeout
-                session=session,
-                timeout=self.spec.timeout,  # type: ignore[arg-type]  # requests takes float seconds
-            )
+            session.max_redirects = 3
+            url = resolve(self.spec.url).rstrip("/")
+            client = PrometheusConnect(url=url, session=session, timeout=self.spec.timeout)  # type: ignore[arg-type]
+            adapter = BoundedAdapter(self.spec, asyncio.get_running_loop())
+            session.adapters.clear()  # drop requests' and the library's urllib3 adapters: ours for every URL
+            for prefix in ("https://", "http://"):
+                session.mount(prefix, adapter)
+            self._client, self._adapter = client, adapter
         return self._client
 
     async def _call(self, fn: Callable[[PrometheusConnect], T]) -> T:
-        loop = asyncio.get_running_loop()
         timeout = self.spec.timeout
         try:
             client = self._connect()
-            return await asyncio.wait_for(loop.run_in_executor(self._pool, fn, client), timeout + 1.0)
+
+            def job() -> T:
+                _call_deadline.at = time.monotonic() + timeout
+                return fn(client)
+
+            # the adapter ends every call by its deadline; this backstop only guards the loop itself
+            return await asyncio.wait_for(in_daemon_thread(job, f"prom-{self.spec.id}"), timeout + 2.0)
+        except Unbounded as e:
+            raise SourceError(str(e)) from None
         except TimeoutError:
-            raise SourceError(f"timeout after {format_duration(timeout)}") from None
+            raise SourceError(f"no answer within {format_duration(timeout)}") from None
+        except _Closed:
+            raise SourceError("source closed") from None
         except SecretError as e:
             raise SourceError(str(e)) from None
         except PrometheusApiClientException as e:
             raise clean_error(self.spec, prom_error(e)) from None
         except requests.JSONDecodeError:
             raise SourceError("answer is not JSON (is `url` a Prometheus server?)") from None
+        except httpx.HTTPError as e:
+            raise clean_error(self.spec, transport_error(e, timeout)) from None
         except requests.RequestException as e:
             raise SourceError(connection_error(e, timeout)) from None
         except (KeyError, TypeError):
             raise SourceError("unexpected answer (is `url` a Prometheus server?)") from None
-        except RuntimeError as e:  # executor shut down while closing
-            raise SourceError(f"source closed ({e})") from None
 
     async def sample(self, signal: SignalSpec) -> Values:
         query = signal.query or ""
@@ -181,7 +274,9 @@ class PrometheusSampler:
         return series_points(signal, result)
 
     async def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        adapter, self._adapter = self._adapter, None
+        client, self._client = self._client, None
+        if adapter is not None:
+            await adapter.aclose()
+        if client is not None:
+            client.close()

@@ -13,14 +13,19 @@ Retry policy (the same for every HTTP kind):
   post it twice in Slack or Jira. The failure reason says so, so the operator
   checks the channel or the issue before firing the step again.
 
-Every request has explicit connect/read/write/pool timeouts. TLS is always verified.
+The step's ``timeout`` is TOTAL: both attempts, the backoff between them, and
+each answer read in full, all within it (`cockpit.bounded.fetch`; per-read
+timeouts would let a webhook trickling a byte a second hold the step for ever).
+An answer over ``MAX_ANSWER`` is dropped as it arrives. TLS is always verified.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json as jsonlib
 import socket
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,9 +33,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from cockpit.bounded import DEFAULT_MAX_BYTES, TooBig, TooSlow, Unbounded, fetch
 from cockpit.steps.base import StepFailure
 
 BACKOFF = 0.5
+MAX_ANSWER = DEFAULT_MAX_BYTES  # Slack answers "ok", Jira a small JSON: anything near this is hostile
 CONNECT_TIMEOUT = 5.0
 _BODY_LIMIT = 500
 _DNS_MARKERS = ("name or service not known", "nodename nor servname", "temporary failure in name resolution",
@@ -107,6 +114,23 @@ def _connect_reason(exc: httpx.TransportError, target: str) -> str:
     return f"could not connect to {target}: {exc or type(exc).__name__}"
 
 
+def _unbounded(exc: Unbounded, target: str, timeout: float, attempt: int) -> StepFailure:
+    """A broken bound as a step failure; a request that may have been received is never re-sent."""
+    check = "; the request was sent, so it may have been processed: check before firing again"
+    if isinstance(exc, TooSlow) and not exc.sent:
+        return StepFailure(f"could not connect to {target}: no connection within {timeout:g}s",
+                           {"attempts": attempt})
+    if isinstance(exc, TooSlow) and exc.status is None:
+        reason = f"{target} gave no answer within {timeout:g}s"
+    elif isinstance(exc, TooSlow):
+        reason = f"{target} gave no full answer within {timeout:g}s (HTTP {exc.status}, answer still arriving)"
+    elif isinstance(exc, TooBig):
+        reason = f"{target} sent an answer over {str(exc).removeprefix('answer over ')} (HTTP {exc.status}, not read)"
+    else:
+        reason = f"{target}: {exc}"
+    return StepFailure(reason + check, {"attempts": attempt})
+
+
 async def post(
     url: str,
     *,
@@ -120,18 +144,27 @@ async def post(
     """POST with the policy above; returns any HTTP answer, raises StepFailure when none came.
 
     ``target`` is how the server is named in messages (never the full URL: it may be secret).
-    ``files`` builds the multipart parts afresh for each attempt.
+    ``files`` builds the multipart parts afresh for each attempt. ``timeout`` bounds the whole call.
     """
+    end = time.monotonic() + timeout
     last: StepFailure | None = None
+    tried = 0
     for attempt in (1, 2):
         if attempt == 2:
+            if end - time.monotonic() <= BACKOFF:  # no time left for a second try
+                break
             await asyncio.sleep(BACKOFF)
+        tried = attempt
+        left = end - time.monotonic()
         try:
-            async with httpx.AsyncClient(timeout=timeouts(timeout), verify=verify, follow_redirects=False) as c:
-                resp = await c.post(url, headers=headers, json=json, files=files() if files else None)
+            async with httpx.AsyncClient(timeout=timeouts(left), verify=verify, follow_redirects=False) as c:
+                resp = await fetch(c, "POST", url, deadline=left, max_bytes=MAX_ANSWER, headers=headers,
+                                   json=json, files=files() if files else None)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             last = StepFailure(_connect_reason(exc, target), {"attempts": attempt})
             continue
+        except Unbounded as exc:
+            raise _unbounded(exc, target, timeout, attempt) from None
         except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout):
             raise StepFailure(
                 f"{target} gave no answer within {timeout:g}s; the request was sent, so it may have been "
@@ -149,14 +182,14 @@ async def post(
         except httpx.HTTPError as exc:
             raise StepFailure(f"request to {target} failed: {type(exc).__name__}: {exc}",
                               {"attempts": attempt}) from None
-        if resp.status_code == 503 and attempt == 1:
+        if resp.status == 503 and attempt == 1:
             last = StepFailure(f"{target} answered {status_reason(503)}", {"attempts": attempt})
             continue
         try:
-            parsed: Any = resp.json()
+            parsed: Any = jsonlib.loads(resp.body)
         except ValueError:
             parsed = None
-        return Answer(resp.status_code, resp.text, parsed, attempt)
+        return Answer(resp.status, resp.body.decode(errors="replace"), parsed, attempt)
     assert last is not None
-    last.detail["attempts"] = 2
+    last.detail["attempts"] = tried
     raise last

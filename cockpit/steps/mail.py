@@ -8,6 +8,7 @@ are never sent over a connection without TLS.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import smtplib
 import socket
 import ssl
@@ -17,6 +18,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from cockpit import escape, secrets
+from cockpit.bounded import in_daemon_thread
 from cockpit.profile.model import EmailSpec, StepSpec
 from cockpit.results import StepResult
 from cockpit.steps.base import (
@@ -80,11 +82,33 @@ def _tls_context(ctx: StepContext, spec: EmailSpec) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(relative_to_profile(ctx, cafile)) if cafile else None)
 
 
+class _CuttableSMTP(smtplib.SMTP):
+    """`smtplib.SMTP` whose connection the event loop can cut when the step's total timeout
+    passes (smtplib's timeout is per read: a server trickling its replies never trips it)."""
+
+    def __init__(self, host: str, port: int, timeout: float, box: list[_CuttableSMTP]) -> None:
+        self._cut = False
+        box.append(self)  # before connecting: the greeting itself may trickle
+        super().__init__(host, port, timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = super()._get_socket(host, port, timeout)  # type: ignore[misc]
+        if self._cut:
+            sock.close()
+            raise TimeoutError
+        return sock
+
+    def cut(self) -> None:
+        self._cut = True
+        with contextlib.suppress(OSError, AttributeError):
+            self.sock.shutdown(socket.SHUT_RDWR)  # the blocked read in the worker thread ends at once
+
+
 def _send(spec: EmailSpec, msg: EmailMessage, tls: ssl.SSLContext, login: tuple[str, str] | None,
-          timeout: float) -> str:
+          timeout: float, *, box: list[_CuttableSMTP]) -> str:
     """Blocking SMTP session (runs in a thread). Returns the server's answer to the message."""
     host = spec.smtp_host or ""
-    with smtplib.SMTP(host, spec.smtp_port, timeout=timeout) as smtp:
+    with _CuttableSMTP(host, spec.smtp_port, timeout, box) as smtp:
         smtp.ehlo()
         if spec.starttls:
             if not smtp.has_extn("starttls"):
@@ -181,8 +205,15 @@ async def execute(step: StepSpec, ctx: StepContext) -> StepResult:
             tls = _tls_context(ctx, spec)
         except (OSError, ssl.SSLError) as exc:
             raise StepFailure(f"{where}: cannot load the CA bundle: {exc}") from None
-        try:
-            answer = await asyncio.to_thread(_send, spec, msg, tls, login, step.timeout)
+        box: list[_CuttableSMTP] = []
+        try:  # the step's timeout is total; the worker is a daemon thread, never joined at exit
+            answer = await asyncio.wait_for(
+                in_daemon_thread(lambda: _send(spec, msg, tls, login, step.timeout, box=box), f"smtp-{step.id}"),
+                step.timeout)
+        except TimeoutError:
+            for smtp in box:
+                smtp.cut()
+            raise StepFailure(f"{where}: no answer within {step.timeout:g}s") from None
         except StepFailure:
             raise
         except (smtplib.SMTPException, OSError) as exc:
