@@ -123,6 +123,30 @@ class SourceSpec:
         default=900.0,
         metadata=doc("prometheus: range fetched once at start to fill the panels.", parse="duration"),
     )
+    scrape_interval: float = field(
+        default=15.0,
+        metadata=doc(
+            "prometheus: the scrape (and rule evaluation) interval of the series the signals read; "
+            "sets the default `max_age`.",
+            parse="duration",
+        ),
+    )
+    max_age: float | None = field(
+        default=None,
+        metadata=doc(
+            "prometheus: oldest raw sample a fresh value may be computed from; older is stale. "
+            "Default `2 × scrape_interval + 5s`. A signal's own `max_age` wins.",
+            parse="duration",
+        ),
+    )
+    targets: tuple[str, ...] = field(
+        default=(),
+        metadata=doc(
+            "prometheus: `up` selectors of the scrape targets feeding this source, e.g. "
+            "`['up{job=\"academy\"}']`. When any target is down (`up == 0`), missing, or its `up` "
+            "sample is older than `max_age`, every signal of the source is stale, recording rules included."
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -164,6 +188,13 @@ class SignalSpec:
         default=None, metadata=doc("bars: a signal giving the current worker count per series.")
     )
     history: int = field(default=720, metadata=doc("Samples kept per series (ring buffer size)."))
+    max_age: float | None = field(
+        default=None,
+        metadata=doc(
+            "prometheus: oldest raw sample a fresh value may be computed from (overrides the source's).",
+            parse="duration",
+        ),
+    )
 
 
 @dataclass(frozen=True)
