@@ -129,7 +129,7 @@ def render_json(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "steps": _steps(entries),
         "check_transitions": [
             {"ts": e["ts"], "check": e.get("check"), "from": e.get("from"), "to": e.get("to"),
-             "reason": e.get("reason"), "values": e.get("values")}
+             "reason": e.get("reason"), "values": e.get("values"), "evidence": e.get("evidence")}
             for e in entries if e.get("type") == "check_transition"],
         "manual_ticks": [{"ts": e["ts"], "step": e.get("step"), "note": e.get("note"), "by": e.get("by")}
                          for e in entries if e.get("type") == "manual_tick"],
@@ -137,6 +137,42 @@ def render_json(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
                   for e in entries if e.get("type") in ("guard_refused", "guard_override")],
         "timeline": _timeline(entries),
     }
+
+
+def _num(v: object) -> str:
+    return f"{v:g}" if isinstance(v, int | float) and not isinstance(v, bool) else str(v)
+
+
+def evidence_lines(ev: object) -> list[str]:
+    """What a check verdict was decided on, as short Markdown lines (empty for old journals)."""
+    if not isinstance(ev, dict):
+        return []
+    out = []
+    if ev.get("query"):
+        query = " ".join(str(ev["query"]).split())
+        out.append(f"query (`{ev.get('source')}`): `{query[:300]}`")
+    series = ev.get("series") or []
+    if isinstance(series, list):
+        parts = []
+        for item in series[:8]:
+            if not isinstance(item, dict):
+                continue
+            label = f"{item.get('label')}=" if item.get("label") else ""
+            value = item.get("note") or _num(item.get("value"))
+            when = f" sampled {_clock(item['ts'])}" if isinstance(item.get("ts"), int | float) else ""
+            age = f", age {_num(item.get('age'))}s" if item.get("age") is not None else ""
+            parts.append(f"{label}{value}{when}{age}")
+        out.append("values: " + ("; ".join(parts) if parts else "no series"))
+    health = ev.get("health")
+    if isinstance(health, dict):
+        targets = ", ".join(
+            f"{t.get('target')} up={_num(t.get('up'))} (age {_num(t.get('age'))}s)"
+            for t in health.get("targets") or [] if isinstance(t, dict))
+        problem = f" — {health['problem']}" if health.get("problem") else ""
+        out.append(f"health: {targets or 'no targets'}{problem}")
+    if ev.get("stale"):
+        out.append(f"stale: {ev['stale']}")
+    return out
 
 
 def _cell(text: object) -> str:
@@ -179,8 +215,9 @@ def render_markdown(entries: Sequence[dict[str, Any]]) -> str:
         out.append("(no step was run)")
     if data["check_transitions"]:
         out += ["", "### Checks", ""]
-        out += [f"- {_clock(c['ts'])} `{c['check']}`: {c['from']} → {c['to']} ({c['reason'] or ''})"
-                for c in data["check_transitions"]]
+        for c in data["check_transitions"]:
+            out.append(f"- {_clock(c['ts'])} `{c['check']}`: {c['from']} → {c['to']} ({c['reason'] or ''})")
+            out += [f"  - {line}" for line in evidence_lines(c.get("evidence"))]
     if data["manual_ticks"]:
         out += ["", "### Manual steps", ""]
         out += [f"- {_clock(m['ts'])} `{m['step']}`" + (f" by {m['by']}" if m["by"] else "")

@@ -209,7 +209,8 @@ class CheckSpec:
     within: float | None = field(
         default=None,
         metadata=doc(
-            "Deadline counted from rollback start; not ok by then means `missed`.", parse="duration"
+            "Deadline counted from rollback start: not `ok` AT the deadline (on fresh data, for "
+            "`consecutive` samples) means `missed`; see \"`within`\" above.", parse="duration"
         ),
     )
     note: str = field(default="", metadata=doc("Why this check matters; shown in help and reports."))

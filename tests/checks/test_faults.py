@@ -31,7 +31,7 @@ from cockpit.commands.status import as_json
 from cockpit.poller import Poller
 from cockpit.profile.model import Profile
 from cockpit.series import SeriesStore
-from cockpit.tui.present import panel_data
+from cockpit.tui.present import check_row, panel_data
 from tests.sources import build
 from tests.support.exporter import Exporter, running_exporter
 from tests.support.prometheus import TestPrometheus, running_prometheus
@@ -124,6 +124,18 @@ class Watch:
         return [s for s in self.seen if s.ts >= t]
 
 
+def agree(w: Watch) -> None:
+    """The TUI's panels and check rows and `status --json` say the same thing about the same store."""
+    now = time.time()
+    doc = as_json(w.profile, w.store, w.engine.states(), now)
+    for sig in doc["signals"]:
+        panel = panel_data(w.profile, w.profile.signal(sig["id"]), w.store.view(sig["id"], now), now)
+        assert (panel.stale_since is None and not panel.waiting) == (sig["fresh"] or panel.no_data), sig
+        assert panel.no_data == sig["no_data"] and panel.stale_reason == sig["error"], sig
+    rows = {st.check_id: check_row(st).status for st in w.engine.states()}
+    assert rows == {c["id"]: c["status"] for c in doc["checks"]}
+
+
 def never_ok(seen: list[Seen], *checks: str) -> None:
     for s in seen:
         for c in checks:
@@ -193,6 +205,7 @@ async def test_restart_with_the_target_away_reads_the_old_samples_as_stale(
                        time.time())
     assert panel.stale_since is not None and "older than max_age" in (panel.stale_reason or "")
     assert panel.age is not None and panel.age > MAX_AGE
+    agree(watch)
 
 
 async def test_restart_with_the_target_back_never_shows_the_old_value_as_ok(
@@ -248,6 +261,7 @@ async def test_a_dead_scrape_takes_the_rule_based_check_out_of_ok_in_time(
     await watch.watch(3 * SCRAPE)
     never_ok(watch.after(s.ts), "http_5xx", "queues")
     assert f"target {exporter.target} {reason}" in watch.seen[-1].states["queues"].reason
+    agree(watch)
     await repair(exporter, fault)
     await watch.until(lambda s: s.status("http_5xx") == "ok" and s.status("queues") == "ok",
                       "ok again once the target is back")
@@ -285,6 +299,7 @@ async def test_empty_vectors_are_no_data_never_ok(exporter: Exporter, watch: Wat
     never_ok(watch.after(removed + 2 * SCRAPE + POLL + LOAD_SLACK), "queues", "queues_bare")
     panel = panel_data(watch.profile, watch.profile.signal("queues"), watch.store.view("queues"), time.time())
     assert panel.no_data and panel.latest() == {}  # not the last value beside a tick
+    agree(watch)
 
 
 async def test_a_frozen_prometheus_is_stale_never_ok_then_recovers(prom: TestPrometheus, watch: Watch) -> None:
