@@ -31,8 +31,12 @@ class Condition:
     threshold: float
 
     def holds(self, value: float) -> bool:
-        """True when ``value`` satisfies the condition; NaN never does."""
-        if math.isnan(value):
+        """True when ``value`` satisfies the condition; NaN and ±Inf never do.
+
+        A non-finite value is not a measurement (0/0, x/0): ``-Inf`` must not pass
+        ``< 0.001`` nor ``+Inf`` pass ``> 0``.
+        """
+        if not math.isfinite(value):
             return False
         return _OPS[self.op](value, self.threshold)
 

@@ -30,6 +30,7 @@ from typing import Any
 from cockpit import procs
 from cockpit.checks import CheckEngine
 from cockpit.entries import EntryType
+from cockpit.freshness import json_number
 from cockpit.guard import Action, Decision, Guard
 from cockpit.journal import (
     Journal,
@@ -387,9 +388,10 @@ class Controller:
                 continue
             self._append("check_transition", check=new.check_id, title=new.title,
                          **{"from": old.status}, to=new.status, reason=new.reason,
-                         values=dict(new.values))
-        if transitions:
-            self._emit("checks", transitions)
+                         values={k: json_number(v) for k, v in new.values.items()},
+                         evidence=dict(new.evidence))
+        # every evaluation, not only transitions: check rows show the live value and its age
+        self._emit("checks", transitions)
 
     # -- the guard -------------------------------------------------------------------------
     def _guard(self) -> Guard:

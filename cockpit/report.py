@@ -36,26 +36,27 @@ class Dialect:
     bold: Callable[[str], str]
     heading: Callable[[int, str], str]
     bullet: str
+    sub_bullet: str
     table_head: Callable[[list[str]], list[str]]
     table_row: Callable[[list[str]], str]
 
 
 MARKDOWN = Dialect(
     text=escape.markdown, code=escape.markdown_code, bold=lambda s: f"**{s}**",
-    heading=lambda n, s: f"{'#' * n} {s}", bullet="- ",
+    heading=lambda n, s: f"{'#' * n} {s}", bullet="- ", sub_bullet="  - ",
     table_head=lambda cols: ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)],
     # GFM splits table cells on every unescaped `|`, even inside a code span
     table_row=lambda cells: "| " + " | ".join(_PIPE.sub(r"\\|", c) for c in cells) + " |",
 )
 JIRA = Dialect(
     text=escape.jira, code=escape.jira_code, bold=lambda s: f"*{s}*",
-    heading=lambda n, s: f"h{n}. {s}", bullet="* ",
+    heading=lambda n, s: f"h{n}. {s}", bullet="* ", sub_bullet="** ",
     table_head=lambda cols: ["||" + "||".join(cols) + "||"],
     table_row=lambda cells: "|" + "|".join(c or " " for c in cells) + "|",
 )
 PLAIN = Dialect(
     text=escape.one_line, code=lambda v: f"'{escape.one_line(v)}'", bold=lambda s: s,
-    heading=lambda n, s: s, bullet="- ",
+    heading=lambda n, s: s, bullet="- ", sub_bullet="  - ",
     table_head=lambda cols: [" | ".join(cols)],
     table_row=" | ".join,
 )
@@ -184,7 +185,7 @@ def render_json(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "steps": _steps(entries),
         "check_transitions": [
             {"ts": e["ts"], "check": e.get("check"), "from": e.get("from"), "to": e.get("to"),
-             "reason": e.get("reason"), "values": e.get("values")}
+             "reason": e.get("reason"), "values": e.get("values"), "evidence": e.get("evidence")}
             for e in entries if e.get("type") == "check_transition"],
         "manual_ticks": [{"ts": e["ts"], "step": e.get("step"), "note": e.get("note"), "by": e.get("by")}
                          for e in entries if e.get("type") == "manual_tick"],
@@ -192,6 +193,46 @@ def render_json(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
                   for e in entries if e.get("type") in GUARD],
         "timeline": _timeline(entries),
     }
+
+
+def _num(v: object) -> str:
+    return f"{v:g}" if isinstance(v, int | float) and not isinstance(v, bool) else str(v)
+
+
+def evidence_lines(ev: object, d: Dialect) -> list[str]:
+    """What a check verdict was decided on, one line per part (empty for old journals).
+
+    Every part of the evidence came from outside (label values, the query as journalled, a
+    target's address): each is escaped for the format like any other journal value."""
+    if not isinstance(ev, dict):
+        return []
+    x, c = d.text, d.code
+    out = []
+    if ev.get("query"):
+        query = " ".join(str(ev["query"]).split())
+        out.append(f"query ({c(ev.get('source'))}): {c(query[:300])}")
+    series = ev.get("series") or []
+    if isinstance(series, list):
+        parts = []
+        for item in series[:8]:
+            if not isinstance(item, dict):
+                continue
+            label = f"{x(item.get('label'))}=" if item.get("label") else ""
+            value = x(item.get("note") or _num(item.get("value")))
+            when = f" sampled {_clock(item['ts'])}" if isinstance(item.get("ts"), int | float) else ""
+            age = f", age {x(_num(item.get('age')))}s" if item.get("age") is not None else ""
+            parts.append(f"{label}{value}{when}{age}")
+        out.append("values: " + ("; ".join(parts) if parts else "no series"))
+    health = ev.get("health")
+    if isinstance(health, dict):
+        targets = ", ".join(
+            f"{x(t.get('target'))} up={x(_num(t.get('up')))} (age {x(_num(t.get('age')))}s)"
+            for t in health.get("targets") or [] if isinstance(t, dict))
+        problem = f" — {x(health['problem'])}" if health.get("problem") else ""
+        out.append(f"health: {targets or 'no targets'}{problem}")
+    if ev.get("stale"):
+        out.append(f"stale: {x(ev['stale'])}")
+    return out
 
 
 def render_markdown(entries: Sequence[dict[str, Any]]) -> str:
@@ -249,6 +290,7 @@ def render(entries: Sequence[dict[str, Any]], d: Dialect) -> str:
     if data["check_transitions"]:
         out += ["", d.heading(3, "Checks"), ""]
         out += [f"{d.bullet}{_clock(t['ts'])} {c(t['check'])}: {x(t['from'])} → {x(t['to'])} ({x(t['reason'] or '')})"
+                + "".join(f"\n{d.sub_bullet}{line}" for line in evidence_lines(t.get("evidence"), d))
                 for t in data["check_transitions"]]
     if data["manual_ticks"]:
         out += ["", d.heading(3, "Manual steps"), ""]

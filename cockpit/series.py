@@ -4,9 +4,16 @@ Memory stays bounded however long cockpit runs: each series is a
 ``deque(maxlen=SignalSpec.history)`` and a signal keeps at most
 ``MAX_LABELS`` series (the least recently updated label is dropped first).
 
-A signal is *stale* when its last sample failed, or when its source has not
-answered for ``2 * interval + timeout`` (overdue). Checks never pass on stale
-data (see `cockpit.checks`).
+A signal is *stale* (see `cockpit.freshness` for the whole rule) when, in order:
+
+1. its last sample failed (error, timeout);
+2. its source reported a health problem with the last sample (a declared
+   scrape target down, missing or not scraped: "target … down since 12:03:04");
+3. the oldest raw sample under its last value is older than ``max_age``
+   (prometheus: the sample's age comes with the answer);
+4. its source has not answered for ``2 * interval + timeout`` (overdue).
+
+Checks never pass on stale data (see `cockpit.checks`).
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from cockpit.durations import format_duration
+from cockpit.freshness import Sample, max_age_of
 from cockpit.profile.model import Profile
 
 MAX_LABELS = 64
@@ -42,6 +51,15 @@ class SignalView:
     current: Mapping[str, float] = field(default_factory=dict)  # values of the last live sample
     seq: int = 0  # number of live samples recorded so far (checks count each sample once)
     last_error: str | None = None  # reason of the last failure, even if a sample succeeded since
+    sample_ts: float | None = None  # local time of the oldest raw sample under `current`
+    age: float | None = None  # now - sample_ts (None before the first live sample)
+    max_age: float | None = None  # the signal's limit on `age` (None: only the overdue rule)
+    provenance: Sample | None = None  # the query, per-selector ages and targets of the last sample
+
+    @property
+    def no_data(self) -> bool:
+        """A fresh live answer that held no series (the panel says "no data", the check `unknown`)."""
+        return self.last_ok is not None and not self.current and self.stale_since is None
 
     def latest(self) -> dict[str, float]:
         """Label -> latest value: the last live sample, else the last backfilled point of each series."""
@@ -67,6 +85,11 @@ class _Signal:
     stale_reason: str | None = None
     last_error: str | None = None
     seq: int = 0
+    max_age: float | None = None
+    sample_ts: float | None = None
+    problem: str | None = None
+    problem_since: float | None = None
+    provenance: Sample | None = None
 
     def append(self, label: str, ts: float, value: float) -> None:
         buf = self.series.get(label)
@@ -92,7 +115,8 @@ class SeriesStore:
             interval = (src.interval if src and src.interval else None) or profile.cockpit.refresh
             timeout = src.timeout if src else 3.0
             self._signals[sig.id] = _Signal(
-                history=max(1, sig.history), overdue=2 * interval + timeout, created=created
+                history=max(1, sig.history), overdue=2 * interval + timeout, created=created,
+                max_age=max_age_of(profile, sig),
             )
 
     def signal_ids(self) -> list[str]:
@@ -105,13 +129,27 @@ class SeriesStore:
             raise KeyError(f"unknown signal {signal_id!r}") from None
 
     def record(self, signal_id: str, values: Mapping[str, float], ts: float) -> None:
-        """A successful live sample: every label's value at ``ts``; clears staleness."""
+        """A successful live sample: every label's value at ``ts``; clears a failure.
+
+        A `Sample` brings its provenance: the age of its oldest raw sample (the
+        sample time becomes ``ts - age``, on the local clock) and its source's
+        health problem, which keeps the signal stale while it lasts.
+        """
         s = self._get(signal_id)
         for label, value in values.items():
             s.append(label, ts, float(value))
         s.current = {k: float(v) for k, v in values.items()}
         s.last_ok = s.last_answer = ts
         s.stale_since = s.stale_reason = None
+        meta = values if isinstance(values, Sample) else None
+        s.provenance = meta
+        s.sample_ts = ts - meta.age if meta is not None and meta.age is not None else ts
+        if meta is not None and meta.problem:
+            if s.problem is None:
+                s.problem_since = ts
+            s.problem = meta.problem
+        else:
+            s.problem = s.problem_since = None
         s.seq += 1
         self.version += 1
 
@@ -141,6 +179,13 @@ class SeriesStore:
         s = self._get(signal_id)
         now = time.time() if now is None else now
         stale_since, reason = s.stale_since, s.stale_reason
+        if stale_since is None and s.problem is not None:
+            stale_since, reason = s.problem_since, s.problem
+        if stale_since is None and s.max_age is not None and s.sample_ts is not None and (
+            now - s.sample_ts > s.max_age
+        ):
+            stale_since = s.sample_ts + s.max_age
+            reason = f"data from {clock(s.sample_ts)}, older than max_age {format_duration(s.max_age)}"
         if stale_since is None:
             last = s.last_answer if s.last_answer is not None else s.created
             if now - last > s.overdue:
@@ -157,4 +202,8 @@ class SeriesStore:
             current=MappingProxyType(dict(s.current)),
             seq=s.seq,
             last_error=s.last_error,
+            sample_ts=s.sample_ts,
+            age=now - s.sample_ts if s.sample_ts is not None else None,
+            max_age=s.max_age,
+            provenance=s.provenance,
         )

@@ -37,12 +37,17 @@ class PanelData:
     workers: Mapping[str, float] = field(default_factory=_no_counts)
     notes: tuple[str, ...] = ()  # extra facts, e.g. "latency 42ms"
     version: int = 0  # changes whenever the data changes: charts re-render only then
+    age: float | None = None  # seconds since the oldest raw sample under the current values
+    no_data: bool = False  # the last live answer held no series
+    current: Mapping[str, float] | None = None  # the last live answer's values (None: use the history)
 
     @property
     def waiting(self) -> bool:
-        return not any(self.series.values()) and self.stale_since is None
+        return not any(self.series.values()) and self.stale_since is None and not self.no_data
 
     def latest(self) -> dict[str, float]:
+        if self.current is not None:
+            return dict(self.current)
         return {label: s[-1][1] for label, s in self.series.items() if s}
 
     def holds(self, value: float) -> bool | None:
@@ -62,7 +67,7 @@ class PanelData:
 
 
 def _holds(op: str, value: float, threshold: float) -> bool:
-    if math.isnan(value):  # NaN never holds
+    if not math.isfinite(value):  # NaN and ±Inf never hold (-Inf is not "< 0.001")
         return False
     return {
         "<": value < threshold,

@@ -12,9 +12,9 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from widgets.data import PanelData
-from widgets.fmt import clock
+from widgets.fmt import clock, duration
 
-OK, BAD, WAIT, STALE = "✔", "✘", "…", "⚠"
+OK, BAD, WAIT, STALE, NODATA = "✔", "✘", "…", "⚠", "∅"
 NL = Content("\n")
 
 
@@ -58,18 +58,21 @@ class SignalPanel(Widget):
             return WAIT
         if data.stale_since is not None:
             return STALE
+        if data.no_data:
+            return NODATA
         verdicts = [data.holds(v) for v in data.latest().values()]
         if any(v is False for v in verdicts):
             return BAD
         return OK if verdicts and all(v for v in verdicts) else ""
 
     def status_line(self, data: PanelData | None) -> Content | None:
-        """``waiting for first sample`` or ``stale since HH:MM:SS (reason)``; None when fresh."""
+        """``waiting for first sample``, ``stale 42s (reason)`` or ``no data``; None when fresh."""
         if data is None or data.waiting:
             return Content.styled("… waiting for first sample", "italic $text-muted")
         if data.stale_since is not None:
-            reason = f" ({data.stale_reason})" if data.stale_reason else ""
-            return Content.styled(f"⚠ stale since {clock(data.stale_since)}{reason}", "bold $warning")
+            return Content.styled(f"⚠ {stale_text(data)}", "bold $warning")
+        if data.no_data:
+            return Content.styled("∅ no data (the query returned no series)", "bold $warning")
         return None
 
     def render(self) -> Content:
@@ -79,6 +82,8 @@ class SignalPanel(Widget):
         status = self.status_line(data)
         if data is None or data.waiting:
             return status or Content("")
+        if data.no_data and data.stale_since is None:
+            return status or Content("")  # never the last value beside a live "no data"
         width, height = self.content_size.width, self.content_size.height
         body = self.body(data, width, max(1, height - (1 if status else 0)))
         return NL.join([status, *body]) if status is not None else NL.join(body)
@@ -90,9 +95,12 @@ class SignalPanel(Widget):
         if data is None or data.waiting:
             parts.append(("waiting for first sample", "italic $text-muted"))
         else:
-            parts.append(self.summary(data))
             if data.stale_since is not None:
-                parts.append((f"  stale since {clock(data.stale_since)}", "bold $warning"))
+                parts.append((stale_text(data, reason=False) + "  ", "bold $warning"))
+            elif data.no_data:
+                parts.append(("no data", "bold $warning"))
+                return Content.assemble(*parts)
+            parts.append(self.summary(data))
         return Content.assemble(*parts)
 
     def body(self, data: PanelData, width: int, height: int) -> list[Content]:
@@ -104,12 +112,22 @@ class SignalPanel(Widget):
         raise NotImplementedError
 
 
+def stale_text(data: PanelData, reason: bool = True) -> str:
+    """``stale 42s (reason)``: how old the data shown is; ``stale since HH:MM:SS`` when that is unknown."""
+    age = data.age if data.age is not None else (data.now - data.last_ok if data.last_ok is not None else None)
+    head = f"stale {duration(max(0.0, age))}" if age is not None else f"stale since {clock(data.stale_since or data.now)}"
+    return head + (f" ({data.stale_reason})" if reason and data.stale_reason else "")
+
+
 def symbol_style(symbol: str) -> str:
-    return {OK: "bold $success", BAD: "bold $error", STALE: "bold $warning"}.get(symbol, "$text-muted")
+    return {OK: "bold $success", BAD: "bold $error", STALE: "bold $warning", NODATA: "bold $warning"}.get(
+        symbol, "$text-muted")
 
 
 def verdict(data: PanelData, value: float) -> tuple[str, str]:
-    """(symbol, style) for one value against the panel's threshold."""
+    """(symbol, style) for one value against the panel's threshold; never ✔ on stale data."""
+    if data.stale_since is not None:
+        return STALE, "$warning"
     held = data.holds(value)
     if held is None:
         return " ", ""

@@ -12,15 +12,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any, TextIO
 
-from cockpit.checks import CheckEngine, CheckState, fmt_value, fmt_values
+from cockpit.checks import CheckEngine, CheckState, fmt_values
 from cockpit.commands.profile_arg import open_profile
+from cockpit.durations import format_duration
 from cockpit.exitcodes import Exit
+from cockpit.freshness import json_number, nonfinite_reason
 from cockpit.poller import Poller, interval_of
 from cockpit.profile.model import Profile
 from cockpit.secrets import redact, secret_values
@@ -58,38 +60,66 @@ async def collect(profile: Profile) -> tuple[SeriesStore, CheckEngine]:
     return store, engine
 
 
-def _json_number(v: float) -> float | str:
-    return v if math.isfinite(v) else fmt_value(v)
+def _json_values(values: Mapping[str, float]) -> tuple[dict[str, float | None], dict[str, str]]:
+    """Values as JSON numbers; NaN/±Inf become ``null`` with their reason in the second map."""
+    out: dict[str, float | None] = {}
+    nulls: dict[str, str] = {}
+    for k, v in sorted(values.items()):
+        out[k] = json_number(v)
+        reason = nonfinite_reason(v)
+        if reason:
+            nulls[k] = reason
+    return out, nulls
+
+
+def _round(v: float | None) -> float | None:
+    return None if v is None else round(v, 3)
 
 
 def as_json(profile: Profile, store: SeriesStore, states: list[CheckState], now: float) -> dict[str, Any]:
+    """The document `status --json` prints; its schema is docs/status-json.md (``"schema": 1``)."""
     signals = []
     for sig in profile.signals:
         v = store.view(sig.id, now)
+        values, nulls = _json_values(v.latest() if v.last_ok else {})
+        prov = v.provenance
         signals.append({
             "id": sig.id,
             "title": sig.title,
             "source": sig.source,
-            "values": {k: _json_number(x) for k, x in v.latest().items()} if v.last_ok else {},
+            "values": values,
+            "nulls": nulls,
             "ok": v.stale_since is None and v.last_ok is not None,
+            "fresh": v.stale_since is None and v.last_ok is not None,
+            "no_data": v.no_data,
             "error": v.stale_reason,
+            "stale_since": v.stale_since,
             "ts": v.last_ok,
+            "sample_ts": v.sample_ts,
+            "age": _round(v.age),
+            "max_age": v.max_age,
+            "health": ({"targets": prov.targets, "problem": prov.problem}
+                       if prov is not None and (prov.targets or prov.problem) else None),
         })
-    checks = [
-        {
+    checks = []
+    for s in states:
+        values, nulls = _json_values(s.values)
+        checks.append({
             "id": s.check_id,
             "title": s.title,
             "signal": s.signal_id,
             "status": s.status,
             "reason": s.reason,
-            "values": {k: _json_number(x) for k, x in s.values.items()},
+            "values": values,
+            "nulls": nulls,
+            "age": _round(s.age),
             "passes": s.passes,
             "needed": s.needed,
             "since": s.since,
-        }
-        for s in states
-    ]
+            "evidence": dict(s.evidence),
+        })
     return {
+        "schema": 1,
         "profile": profile.cockpit.name,
         "environment": profile.cockpit.environment,
         "ts": now,
@@ -102,14 +132,17 @@ def as_json(profile: Profile, store: SeriesStore, states: list[CheckState], now:
 def _signal_line(profile: Profile, view: SignalView, sig_id: str) -> tuple[str, str]:
     sig = profile.signal(sig_id)
     unit = f" {sig.unit}" if sig.unit else ""
+    age = f"{view.age:.1f}s" if view.age is not None and view.age < 10 else (
+        format_duration(view.age) if view.age is not None else "?")
     if view.stale_since is not None:
-        shown = f"stale since {clock(view.stale_since)}: {view.stale_reason}"
+        shown = f"stale {age}: {view.stale_reason}" if view.last_ok is not None else (
+            f"stale since {clock(view.stale_since)}: {view.stale_reason}")
     elif view.last_ok is None:
         shown = "no sample"
     elif not view.current:
-        shown = "(no series)"
+        shown = "no data (the query returned no series)"
     else:
-        shown = fmt_values({k: v * sig.scale for k, v in view.current.items()}, limit=8) + unit
+        shown = fmt_values({k: v * sig.scale for k, v in view.current.items()}, limit=8) + f"{unit} (age {age})"
     return f"{sig.id} ({sig.source})", shown
 
 
@@ -138,7 +171,7 @@ def main(args: argparse.Namespace) -> int:
     now = time.time()
     states = engine.states()
     if args.json:
-        text = json.dumps(as_json(profile, store, states, now), indent=2, ensure_ascii=False)
+        text = json.dumps(as_json(profile, store, states, now), indent=2, ensure_ascii=False, allow_nan=False)
     else:
         text = as_table(profile, store, states, now, use_colour(sys.stdout))
     # belt and braces: sources already word their errors without secrets

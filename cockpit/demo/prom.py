@@ -11,6 +11,11 @@ demo profile's series, recognised by metric name:
 - ``http_5xx_rate`` (a recording rule: 5xx / all responses over 1m);
 - ``analytics_ingestion_lag_seconds``.
 
+The cockpit's envelope (`cockpit.sources.promql`: the query, ``min(timestamp(S))``
+of its selectors and the source's ``up`` targets, each tagged by a
+``__cockpit_part`` label) is answered part by part: a sample's timestamp is
+the simulation tick it was taken at, and every ``up`` target is up.
+
 Any other query is answered ``bad_data``.
 """
 
@@ -33,6 +38,11 @@ _AGGREGATIONS = ("sum", "max", "min", "avg")
 
 Labels = dict[str, str]
 Series = list[tuple[Labels, float]]
+
+
+PART = "__cockpit_part"
+_PARTS = re.compile(r'label_replace\(\((.*?)\n\), "__cockpit_part", "(\w+)", "", ""\)', re.S)
+_JOB = re.compile(r'job\s*=\s*"([^"]*)"')
 
 
 class QueryError(ValueError):
@@ -84,7 +94,8 @@ def parse_step(text: str) -> float:
 class PromQL:
     """Evaluates the demo profile's queries against snapshots of the simulation."""
 
-    def __init__(self) -> None:
+    def __init__(self, wall: Callable[[float], float] = lambda t: t) -> None:
+        self.wall = wall  # simulated time of a snapshot -> its wall-clock time (sample timestamps)
         self.families: dict[str, Callable[[str, Snapshot], Series]] = {
             "redis_key_size": _queues,
             "http_5xx_rate": _scalar_family(
@@ -97,6 +108,8 @@ class PromQL:
 
     def compile(self, query: str) -> Callable[[Snapshot], Series]:
         """Recognise ``query``; raise :class:`QueryError` (bad_data) for anything else."""
+        if PART in query:
+            return self._envelope(query)
         q = " ".join(query.split())
         if not q:
             raise QueryError('invalid parameter "query": 1:1: parse error: no expression found in input')
@@ -117,6 +130,34 @@ class PromQL:
             )
         family = self.families[names[0]]
         return lambda snap: family(q, snap)
+
+
+    def _envelope(self, query: str) -> Callable[[Snapshot], Series]:
+        parts: list[tuple[str, Callable[[Snapshot], Series]]] = []
+        for expr, tag in _PARTS.findall(query):
+            inner = expr.strip()
+            if tag.startswith("n"):
+                parts.append((tag, lambda snap: [({"instance": "127.0.0.1:9100"}, 12.0)]))
+                continue
+            if tag.startswith(("u", "s")):
+                job = _JOB.search(inner)
+                labels = {"instance": "127.0.0.1:9100", "job": job.group(1) if job else "academy"}
+                if tag.startswith("u"):
+                    parts.append((tag, lambda snap, lb=labels: [({"__name__": "up", **lb}, 1.0)]))
+                else:
+                    parts.append((tag, lambda snap, lb=labels: [(lb, self.wall(snap.t))]))
+            elif tag.startswith("t"):
+                self.compile(inner)  # the selector must be one the demo knows
+                parts.append((tag, lambda snap: [({}, self.wall(snap.t))]))
+            else:
+                parts.append((tag, self.compile(inner)))
+        if not parts:
+            raise QueryError('invalid parameter "query": the demo Prometheus cannot read this envelope')
+
+        def evaluate(snap: Snapshot) -> Series:
+            return [({**labels, PART: tag}, v) for tag, fn in parts for labels, v in fn(snap)]
+
+        return evaluate
 
 
 def _aggregated(q: str) -> bool:
@@ -160,7 +201,11 @@ class PrometheusApi:
 
     def __init__(self, sim: AcademySim) -> None:
         self.sim = sim
-        self.promql = PromQL()
+        self.promql = PromQL(self._wall)
+
+    def _wall(self, t: float) -> float:
+        """The wall time of simulated time ``t`` (the inverse of `AcademySim.sim_of`)."""
+        return self.sim.wall0 + (t / self.sim.speed if t >= 0 else t)
 
     async def __call__(self, request: Request) -> Response:
         if request.method not in ("GET", "POST", "HEAD"):

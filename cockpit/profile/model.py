@@ -140,6 +140,30 @@ class SourceSpec:
         default=900.0,
         metadata=doc("prometheus: range fetched once at start to fill the panels.", parse="duration"),
     )
+    scrape_interval: float = field(
+        default=15.0,
+        metadata=doc(
+            "prometheus: the scrape (and rule evaluation) interval of the series the signals read; "
+            "sets the default `max_age`.",
+            parse="duration",
+        ),
+    )
+    max_age: float | None = field(
+        default=None,
+        metadata=doc(
+            "prometheus: oldest raw sample a fresh value may be computed from; older is stale. "
+            "Default `2 × scrape_interval + 5s`. A signal's own `max_age` wins.",
+            parse="duration",
+        ),
+    )
+    targets: tuple[str, ...] = field(
+        default=(),
+        metadata=doc(
+            "prometheus: `up` selectors of the scrape targets feeding this source, e.g. "
+            "`['up{job=\"academy\"}']`. When any target is down (`up == 0`), missing, or its `up` "
+            "sample is older than `max_age`, every signal of the source is stale, recording rules included."
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -183,6 +207,13 @@ class SignalSpec:
     history: int = field(
         default=720, metadata=doc("Samples kept per series (ring buffer size).", min=1, max=100_000)
     )
+    max_age: float | None = field(
+        default=None,
+        metadata=doc(
+            "prometheus: oldest raw sample a fresh value may be computed from (overrides the source's).",
+            parse="duration",
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -197,7 +228,8 @@ class CheckSpec:
     within: float | None = field(
         default=None,
         metadata=doc(
-            "Deadline counted from rollback start; not ok by then means `missed`.", parse="duration"
+            "Deadline counted from rollback start: not `ok` AT the deadline (on fresh data, for "
+            "`consecutive` samples) means `missed`; see \"`within`\" above.", parse="duration"
         ),
     )
     note: str = field(default="", metadata=doc("Why this check matters; shown in help and reports."))

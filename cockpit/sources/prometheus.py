@@ -44,8 +44,11 @@ from requests.utils import get_encoding_from_headers
 
 from cockpit.bounded import Answer, TooSlow, Unbounded, fetch, in_daemon_thread
 from cockpit.durations import format_duration
+from cockpit.freshness import Sample, source_max_age
 from cockpit.profile.model import SignalSpec, SourceSpec
 from cockpit.secrets import SecretError, resolve
+from cockpit.series import clock
+from cockpit.sources import promql
 from cockpit.sources.base import Points, SourceError, Values, clean_error, name_series, to_float
 from cockpit.sources.http import source_client, transport_error
 
@@ -210,6 +213,9 @@ class PrometheusSampler:
         self.step = step
         self._client: PrometheusConnect | None = None
         self._adapter: BoundedAdapter | None = None
+        self._plain: set[str] = set()  # signals whose query cannot be wrapped (scalar results)
+        self._down_since: dict[str, float] = {}  # target -> when it was first seen down (local clock)
+        self.queries = 0  # round trips made by `sample` (the benchmark reads it)
 
     def _connect(self) -> PrometheusConnect:
         if self._client is None:
@@ -257,10 +263,64 @@ class PrometheusSampler:
         except (KeyError, TypeError):
             raise SourceError("unexpected answer (is `url` a Prometheus server?)") from None
 
+    async def _query(self, text: str) -> Any:
+        self.queries += 1
+        return await self._call(lambda c: c.custom_query(text))
+
     async def sample(self, signal: SignalSpec) -> Values:
+        """The signal's values with their provenance (`Sample`): one round trip (see `promql`)."""
         query = signal.query or ""
-        result = await self._call(lambda c: c.custom_query(query))
-        return series_values(signal, result)
+        targets = tuple(self.spec.targets)
+        if signal.id not in self._plain:
+            try:
+                env = promql.split(await self._query(promql.envelope(query, targets)), query, targets)
+            except SourceError as e:
+                if not str(e).startswith("bad_data"):
+                    raise
+                # the envelope can be refused where the query is not (a scalar cannot be labelled):
+                # the query alone says which; if it answers, ask for the age and health beside it
+                values = series_values(signal, await self._query(query))
+                self._plain.add(signal.id)
+                return await self._provenance(signal, values, query, targets)
+            values = series_values(signal, env.values)
+            return self._sample(values, env, query, targets)
+        values = series_values(signal, await self._query(query))
+        return await self._provenance(signal, values, query, targets)
+
+    async def _provenance(self, signal: SignalSpec, values: Values, query: str, targets: tuple[str, ...]) -> Sample:
+        """Age and health of a query that could not be wrapped: one more round trip."""
+        parts = [p for p in (promql.age_query(query), promql.health_query(targets)) if p]
+        env = promql.split(await self._query("\nor ".join(parts)), query, targets) if parts else promql.Envelope()
+        return self._sample(values, env, query, targets)
+
+    def _sample(self, values: Values, env: promql.Envelope, query: str, targets: tuple[str, ...]) -> Sample:
+        age = max(env.ages.values()) if env.ages else None
+        problems: list[str] = []
+        shown: list[dict[str, Any]] = []
+        limit = source_max_age(self.spec)
+        now = time.time()
+        if targets and not env.wrapped:
+            problems.append("the server did not answer the targets' health query")
+        for sel, found in env.targets.items():
+            if not found:
+                problems.append(f"target {sel} missing (no `up` series)")
+            for t in found:
+                shown.append({"target": t.name, "selector": sel, "up": t.up if math.isfinite(t.up) else None,
+                              "age": round(t.age, 3) if math.isfinite(t.age) else None, "samples": t.samples})
+                if t.up == 1:
+                    self._down_since.pop(t.name, None)
+                else:
+                    since = self._down_since.setdefault(t.name, now - (t.age if math.isfinite(t.age) else 0.0))
+                    problems.append(f"target {t.name} down since {clock(since)}")
+                    continue
+                if not t.age <= limit:
+                    problems.append(f"target {t.name} not scraped for {format_duration(t.age)}")
+                elif t.samples == 0:
+                    problems.append(f"target {t.name} up but its scrape held 0 samples")
+        problem = None
+        if problems:
+            problem = problems[0] + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else "")
+        return Sample(values, query=query, age=age, ages=env.ages, targets=shown, problem=problem)
 
     async def backfill(self, signal: SignalSpec, now: float) -> Points:
         """Points over the last ``spec.backfill`` seconds, at about one per polling interval."""

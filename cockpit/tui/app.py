@@ -321,7 +321,7 @@ class CockpitApp(App[int]):
         for other in self.profile.signals:
             if other.source == sig.source and other.id != sig.id and other.field_ == "latency":
                 view = self._view(other.id, now)
-                latest = view.latest() if view is not None else {}
+                latest = view.latest() if view is not None and view.stale_since is None else {}  # never a stale figure
                 if latest:
                     value = next(iter(latest.values()))
                     out.append(f"latency {number(value, other.unit or 's', other.scale)}")

@@ -63,6 +63,9 @@ def panel_data(
         workers=dict(workers or {}),
         notes=notes,
         version=version or view_version(view),
+        age=getattr(view, "age", None),
+        no_data=bool(getattr(view, "no_data", False)),
+        current=dict(view.current) if getattr(view, "last_ok", None) is not None else None,
     )
 
 
@@ -120,6 +123,9 @@ def check_row(state: Any, unit: str = "", scale: float = 1.0) -> CheckRow:
 
     values = getattr(state, "values", {}) or {}
     shown = "  ".join(f"{k + ' ' if k else ''}{number(v, unit, scale)}" for k, v in sorted(values.items()))
+    age = getattr(state, "age", None)
+    if age is not None and state.status not in ("pending",):
+        shown = f"{shown}  ({age_text(age)} old)".strip()  # the live value's age, at every refresh
     needed = int(getattr(state, "needed", 1) or 1)
     passes = int(getattr(state, "passes", 0) or 0)
     if needed > 1 and state.status != "ok":
@@ -132,6 +138,13 @@ def check_row(state: Any, unit: str = "", scale: float = 1.0) -> CheckRow:
         values=shown,
         deadline=getattr(state, "deadline", None),
     )
+
+
+def age_text(age: float) -> str:
+    """``0s`` / ``12s`` / ``3m05s``: the age of the data a check judged."""
+    from widgets.fmt import duration
+
+    return duration(max(0.0, age))
 
 
 def pending_checks(profile: Profile) -> list[CheckRow]:

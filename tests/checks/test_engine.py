@@ -57,7 +57,7 @@ def test_every_series_must_hold_and_nan_never_does():
     assert s.values == {"feed": 312.0, "notifications": 4.0, "search-index": 0.0}
     store.record("sig", {"feed": math.nan, "notifications": 4.0}, T0 + 2)
     engine.evaluate(store, T0 + 2, None)
-    assert state(engine).reason == "feed=NaN (needs < 100)"
+    assert state(engine).reason == "feed=NaN (needs < 100; NaN and ±Inf never pass)"
 
 
 def test_consecutive_counts_each_sample_once():
@@ -129,10 +129,13 @@ def test_deadline_met_then_live_again_and_no_rollback_no_deadline():
     engine.evaluate(store, T0 + 10, None)
     assert state(engine).deadline is None and state(engine).status == "ok"  # not running
     engine.evaluate(store, T0 + 20, T0)
-    assert state(engine).status == "ok" and state(engine).deadline_met
+    assert state(engine).status == "ok" and not state(engine).deadline_met  # no verdict before the deadline
+    store.record("sig", {"": 0.0}, T0 + 299)
+    engine.evaluate(store, T0 + 299, T0)
     store.record("sig", {"": 0.5}, T0 + 400)
     engine.evaluate(store, T0 + 400, T0)
-    assert state(engine).status == "failing"  # met in time: later trouble is plain failing
+    s = state(engine)
+    assert s.status == "failing" and s.deadline_met  # ok at the deadline: later trouble is plain failing
     store.record("sig", {"": 0.5}, T0 + 9_001)
     engine.evaluate(store, T0 + 9_001, T0 + 9_000)  # a new rollback: the deadline starts over
     assert state(engine).status == "failing" and state(engine).deadline == T0 + 9_300

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -198,3 +200,41 @@ condition = "< 100"
         assert proc.wait(timeout=60) == 0
         shown = b"".join(chunks).decode()
         assert "\x1b[32m✔\x1b[0m Queues < 100" in shown
+
+
+def _no_nan(token: str) -> float:
+    raise AssertionError(f"non-standard JSON number {token} in status --json")
+
+
+def test_json_writes_non_finite_values_as_null_with_a_reason_and_agrees_with_the_table(
+        exporter: Exporter, prom: TestPrometheus, stub: HttpStub, tmp_path: Path):
+    exporter.set("s2_ratio", -math.inf)
+    prom.wait_for("s2_ratio")
+    extra = '''
+[[signal]]
+id = "ratio"
+source = "prom"
+query = "s2_ratio"
+
+[[check]]
+signal = "ratio"
+title = "ratio < 0.001"
+condition = "< 0.001"
+'''
+    for q in ("feed", "notifications"):
+        exporter.set("s1_queue_depth", 5, queue=q)
+    profile = write_profile(tmp_path, prom.url, stub.url("/healthz"), extra)
+    r = status(profile, "--json")
+    assert_clean(r)
+    assert r.returncode == 1
+    doc = json.loads(r.stdout, parse_constant=_no_nan)
+    assert doc["schema"] == 1
+    sig = next(s for s in doc["signals"] if s["id"] == "ratio")
+    assert sig["values"] == {"": None} and sig["nulls"] == {"": "-Inf"} and sig["fresh"] is True
+    assert 0 <= sig["age"] <= sig["max_age"] and sig["sample_ts"] <= doc["ts"]
+    check = next(c for c in doc["checks"] if c["id"] == "ratio")
+    assert check["status"] == "failing" and check["values"] == {"": None} and check["nulls"] == {"": "-Inf"}
+    assert check["evidence"]["query"] == "s2_ratio" and check["evidence"]["series"][0]["note"] == "-Inf"
+    table = status(profile)
+    assert "✘ ratio < 0.001  [failing] -Inf (needs < 0.001; NaN and ±Inf never pass)" in table.stdout
+    assert re.search(r"ratio \(prom\) +-Inf \(age \d", table.stdout), table.stdout

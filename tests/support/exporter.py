@@ -3,6 +3,11 @@
     with running_exporter() as exp:
         exp.set("horizon_queue_depth", 12, queue="feed")
         exp.inc("http_requests_total", 5, code="500")
+
+Faults, for the freshness tests: ``exp.mode = "hang"`` (scrapes never answer),
+``"garbage"`` (200 with a body Prometheus cannot parse), ``"ok"`` again;
+``exp.down()`` closes the port (connection refused) and ``exp.up()`` reopens the
+same port. ``exp.before_scrape`` is called at every scrape (e.g. to move counters).
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 Key = tuple[str, tuple[tuple[str, str], ...]]
@@ -33,6 +38,11 @@ class Exporter:
         self._types: dict[str, str] = {}
         self.scrapes = 0
         self.server: ThreadingHTTPServer | None = None
+        self.mode = "ok"  # ok | hang | garbage
+        self.garbage = b"<html><body><h1>502 Bad Gateway</h1></body></html>\n"  # served in garbage mode
+        self.before_scrape: Callable[[Exporter], None] | None = None
+        self._port = 0
+        self._released = threading.Event()  # set to release hanging scrapes
 
     @staticmethod
     def _key(name: str, labels: dict[str, str]) -> Key:
@@ -68,15 +78,42 @@ class Exporter:
 
     @property
     def port(self) -> int:
-        assert self.server is not None
-        return int(self.server.server_address[1])
+        return self._port
 
-    def start(self) -> Exporter:
+    @property
+    def target(self) -> str:
+        """``127.0.0.1:PORT``: the ``instance`` label Prometheus gives this exporter."""
+        return f"127.0.0.1:{self._port}"
+
+    def set_mode(self, mode: str) -> None:
+        self.mode = mode
+        if mode == "hang":
+            self._released.clear()
+        else:
+            self._released.set()
+
+    def down(self) -> None:
+        """Close the port: scrapes get "connection refused"."""
+        self.stop()
+
+    def up(self) -> None:
+        """Listen again on the same port."""
+        self.start(self._port)
+
+    def start(self, port: int = 0) -> Exporter:
         exporter = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                body = exporter.render().encode() if self.path.startswith("/metrics") else b"not found\n"
+                if exporter.mode == "hang":
+                    exporter._released.wait(60)
+                    return
+                if exporter.before_scrape is not None and self.path.startswith("/metrics"):
+                    exporter.before_scrape(exporter)
+                if exporter.mode == "garbage" and self.path.startswith("/metrics"):
+                    body = exporter.garbage
+                else:
+                    body = exporter.render().encode() if self.path.startswith("/metrics") else b"not found\n"
                 self.send_response(200 if self.path.startswith("/metrics") else 404)
                 self.send_header("Content-Type", "text/plain; version=0.0.4")
                 self.send_header("Content-Length", str(len(body)))
@@ -86,12 +123,15 @@ class Exporter:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._port = int(self.server.server_address[1])
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True, name="exporter").start()
         return self
 
     def stop(self) -> None:
+        self._released.set()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()

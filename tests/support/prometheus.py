@@ -34,6 +34,8 @@ class TestPrometheus:
     targets: Sequence[str]
     rules: str | None = None  # a rules file's YAML (e.g. the `http_5xx_rate` recording rule)
     port: int = 0
+    scrape_interval: str = "1s"
+    scrape_timeout: str = "900ms"
     proc: subprocess.Popen[bytes] | None = None
 
     __test__ = False
@@ -54,7 +56,8 @@ class TestPrometheus:
             (self.workdir / "rules.yml").write_text(self.rules)
             rule_files = f"rule_files: [{json.dumps(str(self.workdir / 'rules.yml'))}]\n"
         cfg.write_text(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n  evaluation_interval: 1s\n"
+            f"global:\n  scrape_interval: {self.scrape_interval}\n  scrape_timeout: {self.scrape_timeout}\n"
+            f"  evaluation_interval: {self.scrape_interval}\n"
             f"{rule_files}"
             "scrape_configs:\n  - job_name: exporter\n    static_configs:\n"
             f"      - targets: {json.dumps(list(self.targets))}\n"
@@ -120,10 +123,21 @@ class TestPrometheus:
                 raise TimeoutError(f"no result for {promql!r} after {deadline_s}s")
             time.sleep(0.1)
 
+    def freeze(self) -> None:
+        """SIGSTOP: the server keeps its port open and answers nothing (a hung Prometheus)."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
+        """SIGTERM and wait (same port and data directory if started again: a restart)."""
         if self.proc is None:
             return
         with contextlib.suppress(ProcessLookupError):
+            self.proc.send_signal(signal.SIGCONT)
             self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(timeout=10)
