@@ -18,6 +18,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from cockpit import escape
 from cockpit.checks import CheckEngine, CheckState, fmt_values
 from cockpit.commands.profile_arg import open_profile
 from cockpit.durations import format_duration
@@ -153,11 +154,12 @@ def as_table(profile: Profile, store: SeriesStore, states: list[CheckState], now
     out = [f"{profile.cockpit.name} ({profile.cockpit.environment}) at {clock(now)}", "", "Signals"]
     rows = [_signal_line(profile, store.view(s.id, now), s.id) for s in profile.signals]
     width = max((len(a) for a, _ in rows), default=0)
-    out += [f"  {a.ljust(width)}  {b}" for a, b in rows] or ["  (none)"]
+    # label values and reasons come from outside: one line each, no escape sequence
+    out += [f"  {a.ljust(width)}  {escape.terminal(b)}" for a, b in rows] or ["  (none)"]
     out += ["", "Checks"]
     for s in states:
         sym = paint(COLOURS[s.status], SYMBOLS[s.status])
-        out.append(f"  {sym} {s.title}  [{paint(COLOURS[s.status], s.status)}] {s.reason}")
+        out.append(f"  {sym} {s.title}  [{paint(COLOURS[s.status], s.status)}] {escape.terminal(s.reason)}")
     if not states:
         out.append("  (none)")
     return "\n".join(out)

@@ -92,6 +92,10 @@ CASES: list[tuple[str, list[str], int, bool, str]] = [
     # the TUI (no subcommand): the profile is loaded before the terminal is looked at
     ("tui-no-terminal", ["--profile", "{P}", "--read-only"], 2, False, "needs a terminal"),
     ("tui-bad-option", ["--profile", "{P}", "--yes"], 2, False, "--yes is an option of `cockpit run`"),
+    # abandon writes the journal: never read-only; its --reason is its own
+    ("abandon-read-only", ["abandon", "--profile", "{P}", "--read-only"], 2, False, "cannot be --read-only"),
+    ("reason-before-abandon", ["--reason", "x", "abandon", "--profile", "{P}"], 2, False,
+     "--reason is an option of `cockpit abandon`"),
 ]
 
 
@@ -212,7 +216,7 @@ def test_demo_read_only_wherever_written(tmp_path: Path, argv: list[str]) -> Non
 # every command with the arguments it needs: (words before the options, words after)
 COMMANDS: dict[str | None, list[str]] = {
     None: [], "demo": ["demo"], "check": ["check"], "status": ["status"], "run": ["run", "touch"],
-    "report": ["report", "j.jsonl"], "profile": ["profile", "init", "new.toml"],
+    "report": ["report", "j.jsonl"], "profile": ["profile", "init", "new.toml"], "abandon": ["abandon"],
 }
 
 
