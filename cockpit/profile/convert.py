@@ -159,7 +159,7 @@ class Converter:
             if (item or info.default != "") and not value.strip():
                 self.report.error(path, "must not be empty")
                 return INVALID
-            if info.key == "environment" and value != value.strip():
+            if info.exact and value != value.strip():
                 self.report.error(path, "must not start or end with a space (it is typed to confirm steps)")
                 return INVALID
             if info.path:

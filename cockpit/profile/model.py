@@ -49,7 +49,8 @@ class CockpitSettings:
     environment: str = field(
         metadata=doc(
             "Environment name (production, staging, drill, demo). Typed confirmations ask for it; "
-            "`production` is drawn in a warning colour."
+            "`production` is drawn in a warning colour.",
+            exact=True,
         )
     )
     rto: float = field(

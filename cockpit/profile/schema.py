@@ -41,6 +41,7 @@ class FieldInfo:
     above: float | None = None  # exclusive lower bound (``scale`` must be > 0)
     path: bool = False  # a file path: resolved against the profile's directory at load
     nonempty_values: bool = False  # a table whose string values must not be empty
+    exact: bool = False  # typed to confirm: no leading or trailing blanks
 
 
 @functools.cache
@@ -76,6 +77,7 @@ def fields_of(cls: type) -> tuple[FieldInfo, ...]:
                 above=meta.get("above"),
                 path=bool(meta.get("path", False)),
                 nonempty_values=bool(meta.get("nonempty_values", False)),
+                exact=bool(meta.get("exact", False)),
             )
         )
     return tuple(out)
