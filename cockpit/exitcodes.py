@@ -27,7 +27,8 @@ class Exit(IntEnum):
 MEANINGS: dict[Exit, str] = {
     Exit.OK: "done and ok: the profile is valid, every check is ok, the step succeeded, the file was written",
     Exit.FAILED: (
-        "done but not ok: a check is not ok (`status`), a host or the step failed (`run`), "
+        "done but not ok: a check is not ok (`status`), a host or the step failed, or the state directory's "
+        "lock or journal could not be opened (`run`), "
         "a file could not be written or already exists (`profile init`), the demo stack could not start"
     ),
     Exit.USAGE: (

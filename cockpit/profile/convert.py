@@ -159,11 +159,11 @@ class Converter:
             if (item or info.default != "") and not value.strip():
                 self.report.error(path, "must not be empty")
                 return INVALID
-            if info.key == "environment" and value != value.strip():
+            if info.exact and value != value.strip():
                 self.report.error(path, "must not start or end with a space (it is typed to confirm steps)")
                 return INVALID
             if info.path:
-                return self._resolved(value, path)
+                return self._resolved(value, path, info.path == "directory_ok")
         return value
 
     def _in_range(self, value: float, path: Path, info: FieldInfo) -> Any:
@@ -192,13 +192,13 @@ class Converter:
             return INVALID
         return value
 
-    def _resolved(self, value: str, path: Path) -> Any:
+    def _resolved(self, value: str, path: Path, directory_ok: bool) -> Any:
         """A path made absolute: ``~`` expanded, else relative to the profile's directory (not the cwd)."""
         if "${" in value or self.base_dir is None:
             return value
         full = FsPath(value).expanduser()
         full = full if full.is_absolute() else self.base_dir / full
-        if full.is_dir() and path and path[-1] != "outbox" and not any(c in value for c in "*?["):
+        if full.is_dir() and not directory_ok and not any(c in value for c in "*?["):
             self.report.error(path, f'"{value}" is a directory ({full}), not a file')
             return INVALID
         return str(full) + ("/" if value.endswith("/") else "")   # "outbox/" stays a directory
@@ -233,8 +233,9 @@ class Converter:
         return float(value) if tp is float else value
 
     def _tuple(self, value: Any, item_tp: Any, path: Path, info: FieldInfo | None = None) -> Any:
-        if isinstance(value, str) and item_tp is str:
-            return (value,)  # a single string is a one-element list
+        if isinstance(value, str) and item_tp is str:   # a single string is a one-element list
+            item = self._limited(value, path, info, item=True)
+            return INVALID if item is INVALID else (item,)
         if not isinstance(value, list):
             hint = ""
             if isinstance(value, dict) and is_profile_dataclass(item_tp) and path:

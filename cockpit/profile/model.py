@@ -49,7 +49,8 @@ class CockpitSettings:
     environment: str = field(
         metadata=doc(
             "Environment name (production, staging, drill, demo). Typed confirmations ask for it; "
-            "`production` is drawn in a warning colour."
+            "`production` is drawn in a warning colour.",
+            exact=True,
         )
     )
     rto: float = field(
@@ -272,7 +273,8 @@ class EmailSpec:
     username: str | None = field(default=None, metadata=doc("SMTP user; `${env:…}` allowed."))
     password: str | None = field(default=None, metadata=doc("SMTP password; use `${env:…}`.", secret=True))
     outbox: str | None = field(
-        default=None, metadata=doc("Write the rendered email here instead of sending.", path=True)
+        default=None,
+        metadata=doc("Write the rendered email here (a file, or a directory) instead of sending.", path="directory_ok"),
     )
     ca_bundle: str | None = field(
         default=None, metadata=doc(

@@ -39,8 +39,9 @@ class FieldInfo:
     minimum: float | None = None  # numbers and durations (seconds): the smallest value allowed
     maximum: float | None = None  # the largest value allowed
     above: float | None = None  # exclusive lower bound (``scale`` must be > 0)
-    path: bool = False  # a file path: resolved against the profile's directory at load
+    path: bool | str = False  # a file path resolved against the profile's directory ("directory_ok": or a dir)
     nonempty_values: bool = False  # a table whose string values must not be empty
+    exact: bool = False  # typed to confirm: no leading or trailing blanks
 
 
 @functools.cache
@@ -74,8 +75,9 @@ def fields_of(cls: type) -> tuple[FieldInfo, ...]:
                 minimum=meta.get("min"),
                 maximum=meta.get("max", MAX_DURATION if meta.get("parse") == "duration" else None),
                 above=meta.get("above"),
-                path=bool(meta.get("path", False)),
+                path=meta.get("path", False),
                 nonempty_values=bool(meta.get("nonempty_values", False)),
+                exact=bool(meta.get("exact", False)),
             )
         )
     return tuple(out)

@@ -94,6 +94,8 @@ CASES = [
     ("source-name-empty", BASE + '\n[sources." "]\nkind = "http"\nurl = "http://127.0.0.1:1/"\n',
      "sources: an empty name"),
     ("var-name-empty", BASE.replace('[vars]\n', '[vars]\n"" = "x"\n'), "vars: an empty name"),
+    ("client-key-single-empty", ssh('client_keys = " "'), "ssh.client_keys: must not be empty"),
+    ("after-single-empty", step('after = ""'), 'step "b": after: must not be empty'),
     ("ca-bundle-empty", BASE.replace('url = "http://127.0.0.1:9090"', 'url = "http://127.0.0.1:9090"\nca_bundle = ""'),
      "sources.prom.ca_bundle: must not be empty"),
 ]

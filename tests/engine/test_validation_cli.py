@@ -1,5 +1,7 @@
-"""An empty environment cannot be confirmed by an empty ``--confirm ""``: refused by `cockpit check`
-(the profile never loads) and by the guard (whatever profile reaches it)."""
+"""Validation gaps closed, through the real CLI against a real sshd: an out-of-range port or an
+empty known_hosts never reaches the SSH client; an empty environment cannot be confirmed by an empty
+``--confirm ""`` (refused by `cockpit check`, and by the guard whatever profile reaches it); relative
+``[ssh]`` paths are the profile's, not the cwd's."""
 
 from __future__ import annotations
 
@@ -68,3 +70,22 @@ def test_relative_ssh_paths_are_the_profiles_not_the_cwds(sshd, tmp_path: Path, 
     r = cockpit("run", "touch", "--profile", str(d / "p.toml"), "--yes")   # cwd: the repository
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert sorted(p.name for p in marker_dir.iterdir()) == ["touched-127.0.1.1", "touched-127.0.1.2"]
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("port = 70000", "ssh.port: 70000 is out of range: must be 1 to 65535"),
+    ("port = -1", "ssh.port: -1 is out of range"),
+    ('known_hosts = ""', "ssh.known_hosts: must not be empty"),
+    ('known_hosts = "."', "is a directory"),
+], ids=["port-70000", "port-negative", "known-hosts-empty", "known-hosts-dir"])
+def test_bad_ssh_settings_never_reach_the_client(sshd, tmp_path: Path, marker_dir: Path, line: str,
+                                                 message: str) -> None:
+    text = profile_text(ssh=sshd, marker_dir=marker_dir)
+    key = line.split(" =", maxsplit=1)[0]
+    text = "\n".join(row for row in text.splitlines() if not row.startswith(f"{key} ="))
+    path = tmp_path / "p.toml"
+    path.write_text(text.replace("[ssh]\n", f"[ssh]\n{line}\n"))
+    r = cockpit("run", "touch", "--profile", str(path), "--yes")
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, (r.stdout, r.stderr)
+    assert "nothing started" in r.stderr
+    assert list(marker_dir.iterdir()) == []
