@@ -197,3 +197,37 @@ async def test_multiline_placeholder_in_subject_stays_one_header_line(profile_di
     assert result.ok, result.reason
     msg = message_from_bytes((profile_dir / "out.eml").read_bytes(), policy=default_policy)
     assert msg["Subject"] == "Rollback: queues ok 5xx ok"
+
+
+class EchoingBox(Mailbox):
+    """A hostile SMTP server: refuses the message with a long reply quoting the AUTH exchange."""
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        import base64
+
+        auth = base64.b64encode(f"\0cockpit\0{self.password}".encode()).decode()
+        return f"554 5.7.1 refused; you sent AUTH PLAIN {auth} and {self.password} " + "x" * 600
+
+
+async def test_a_server_reply_is_redacted_one_line_and_bounded(profile_dir: Path,
+                                                               smtp_cert: tuple[Path, Path]) -> None:
+    import base64
+    import ssl
+
+    from tests.steps.smtp import start_smtp
+
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(*smtp_cert)
+    controller = start_smtp(EchoingBox(), ctx)
+    try:
+        step = email_step(smtp_host="localhost", smtp_port=controller.port, starttls=True,
+                          ca_bundle="smtp-ca.pem", username="${env:SMTP_USER}", password="${env:SMTP_PASSWORD}")
+        result = await execute(step, make_ctx(profile_dir, step))
+    finally:
+        controller.stop()
+    assert result.state == "failed"
+    reason = result.reason or ""
+    assert "554 5.7.1 refused; you sent AUTH PLAIN AGNvY2twaXQA[redacted] and [redacted] xxx" in reason, reason
+    assert PASSWORD not in everything(result)
+    assert base64.b64encode(PASSWORD.encode()).decode()[2:-2] not in everything(result)
+    assert "\n" not in reason and len(reason) < 320 and reason.endswith("…")
