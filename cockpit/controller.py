@@ -245,13 +245,11 @@ class Controller:
                            + (still or "check the hosts before firing it again"))
                 if still:
                     self.notices.append(f"{step_id} was interrupted: {still}")
-            self.notices.append(f"resumed session {self.journal.session} ({path})")
+            self.notices.append(f"resumed session {self.journal.session} ({path}); a new incident instead? "
+                                f"`cockpit abandon --profile {self.profile.path}` closes this one for good")
             if damage:
                 shown = damage[:5] + ([f"... and {len(damage) - 5} more"] if len(damage) > 5 else [])
                 self.notices.append("the journal is damaged; skipped: " + "; ".join(shown))
-            self.notices.append(
-                f"to start a new incident instead: cockpit abandon --profile {self.profile.path} "
-                "(closes this session for good)")
         else:
             self.journal = Journal.create(self.profile, self.redact, self.now)
             self.journal.listeners.append(self._journalled)
@@ -441,7 +439,6 @@ class Controller:
         needs ``confirmation`` (the environment name, typed) like any other step.
         """
         step = self.profile.step(step_id)
-        self._journal_ready()
         decision = self.decide(step_id, confirmation=confirmation, yes=True, override=override, action="tick")
         if not decision.allowed:
             self._append("guard_refused", step=step.id, action="tick", reason=decision.reason,
@@ -551,8 +548,7 @@ class Controller:
                    note: str | None = None) -> StepResult:
         """guard -> journal step_start -> execute -> journal step_end. Never raises for a refusal."""
         step = self.profile.step(step_id)
-        self._journal_ready()
-        decision = self.decide(step_id, confirmation, yes, override)
+        decision = self.decide(step_id, confirmation, yes, override)   # retries a broken journal first
         if not decision.allowed:
             return self._refused(step, decision.reason, decision)
         targets, problem = self._hosts_for(step, hosts)

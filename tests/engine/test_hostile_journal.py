@@ -49,7 +49,7 @@ def test_wrong_field_type_on_resume_is_a_warning_naming_file_and_line(make_profi
     assert r.returncode == 0, r.stderr
     assert f"{path}:5: not a valid journal entry (step_end: started must be a finite number, not 'abc')" in r.stderr
     assert "resumed session" in r.stderr
-    assert f"cockpit abandon --profile {profile.path}" in r.stderr
+    assert f"`cockpit abandon --profile {profile.path}` closes this one for good" in r.stderr
 
 
 async def test_wrong_types_in_process_controller_start(make_profile) -> None:
