@@ -231,8 +231,12 @@ class Controller:
         path = find_open_session(self.profile, self.now())
         if path is not None:
             damage: list[str] = []
-            self.journal, entries = Journal.resume(path, self.profile, self.redact, self.now,
-                                                   on_warning=damage.append)
+            try:
+                self.journal, entries = Journal.resume(path, self.profile, self.redact, self.now,
+                                                       on_warning=damage.append)
+            except OSError as e:
+                raise OSError(e.errno, f"cannot resume the open session {path}: {e.strerror or e} (fix it, "
+                              "or move the file out of the journals directory to start a new incident)") from e
             self.session = Session.from_entries(entries)
             self.journal.listeners.append(self._journalled)
             interrupted = sorted(self.session.running)
