@@ -233,8 +233,12 @@ class Controller:
         path = find_open_session(self.profile, self.now())
         if path is not None:
             damage: list[str] = []
-            self.journal, entries = Journal.resume(path, self.profile, self.redact, self.now,
-                                                   on_warning=damage.append)
+            try:
+                self.journal, entries = Journal.resume(path, self.profile, self.redact, self.now,
+                                                       on_warning=damage.append)
+            except OSError as e:
+                raise OSError(e.errno, f"cannot resume the open session {path}: {e.strerror or e} (fix it, "
+                              "or move the file out of the journals directory to start a new incident)") from e
             self.session = Session.from_entries(entries)
             self.journal.listeners.append(self._journalled)
             interrupted = sorted(self.session.running)
@@ -247,13 +251,11 @@ class Controller:
                            + (still or "check the hosts before firing it again"))
                 if still:
                     self.notices.append(f"{step_id} was interrupted: {still}")
-            self.notices.append(f"resumed session {self.journal.session} ({path})")
+            self.notices.append(f"resumed session {self.journal.session} ({path}); a new incident instead? "
+                                f"`cockpit abandon --profile {self.profile.path}` closes this one for good")
             if damage:
                 shown = damage[:5] + ([f"... and {len(damage) - 5} more"] if len(damage) > 5 else [])
                 self.notices.append("the journal is damaged; skipped: " + "; ".join(shown))
-            self.notices.append(
-                f"to start a new incident instead: cockpit abandon --profile {self.profile.path} "
-                "(closes this session for good)")
         else:
             self.journal = Journal.create(self.profile, self.redact, self.now)
             self.journal.listeners.append(self._journalled)
@@ -444,7 +446,6 @@ class Controller:
         needs ``confirmation`` (the environment name, typed) like any other step.
         """
         step = self.profile.step(step_id)
-        self._journal_ready()
         decision = self.decide(step_id, confirmation=confirmation, yes=True, override=override, action="tick")
         if not decision.allowed:
             self._append("guard_refused", step=step.id, action="tick", reason=decision.reason,
@@ -556,8 +557,7 @@ class Controller:
                    note: str | None = None) -> StepResult:
         """guard -> journal step_start -> execute -> journal step_end. Never raises for a refusal."""
         step = self.profile.step(step_id)
-        self._journal_ready()
-        decision = self.decide(step_id, confirmation, yes, override)
+        decision = self.decide(step_id, confirmation, yes, override)   # retries a broken journal first
         if not decision.allowed:
             return self._refused(step, decision.reason, decision)
         targets, problem = self._hosts_for(step, hosts)

@@ -6,6 +6,9 @@ fields and their types; `validate` checks a parsed line against them, so the
 readers (resume, observers, ``cockpit report``) never meet a ``"started": "abc"``,
 a NaN or a 1e300 timestamp, or a ``hosts`` that is not a list of host records.
 
+A new kind is one line in `EntryType` and one ``TypedDict`` in `KINDS`:
+`Journal.append` refuses a kind not declared here (the readers would skip it).
+
 Every field except ``ts`` and ``type`` may be absent (older journals, resume
 entries without a duration); a field that is present must have its type.
 Unknown extra fields are allowed (and ignored by the readers).
@@ -167,7 +170,7 @@ class GuardOverride(Entry, total=False):
 
 CheckTransition = TypedDict("CheckTransition", {
     "check": str, "title": "str | None", "from": "str | None", "to": str, "reason": "str | None",
-    "values": dict[str, Any],
+    "values": Any,      # the evidence: its shape belongs to the check engine
 }, total=False)
 
 

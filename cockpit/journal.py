@@ -343,6 +343,8 @@ class Journal:
         """
         if self._fd is None:
             raise ValueError(f"journal {self.path} is closed")
+        if type_ not in ENTRY_TYPES:   # the readers would skip it: declare it first
+            raise ValueError(f"undeclared journal entry kind {type_!r}: declare it in cockpit/entries.py")
         entry: dict[str, Any] = {"ts": data.pop("ts", None) or self._now(), "type": type_,
                                  "session": self.session}
         entry.update(self.redact.deep(data))

@@ -12,7 +12,9 @@ It dies with the cockpit too, even on ``kill -9`` (Linux): the shell gets
 the cockpit has: when the cockpit dies without saying "done", the pipe hits end
 of file and the watchdog kills the whole group (SIGTERM, then SIGKILL), children
 of the shell included. Its pid and group are told to ``ctx.on_process`` (the
-controller journals them, and on resume says what still runs).
+controller journals them, and on resume says what still runs). The death signal
+follows the thread that forked the shell: the event loop's thread, which lives as
+long as the cockpit; the watchdog does not depend on it.
 """
 
 from __future__ import annotations

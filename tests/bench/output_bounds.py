@@ -5,7 +5,8 @@
 Starts a real sshd on loopback (web-1, web-2), runs `cockpit run endless` (a command
 printing `yes | tr -d '\\n'` for ``--seconds``), then `cockpit report` on its journal,
 and prints for each: the peak RSS of the cockpit process (kernel ru_maxrss of the
-child), the bytes it printed, and the journal's size. ``--tree`` runs another
+child), the bytes it printed, and the journal's size; then `cockpit report` on a
+journal holding one 60 MB line (what an unbounded cockpit wrote). ``--tree`` runs another
 checkout's code (e.g. the commit before the bounds) against the same sshd.
 Not a timed test.
 """
@@ -13,6 +14,7 @@ Not a timed test.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -74,6 +76,15 @@ def main() -> None:
             rep = work / "report.out"
             rss, code = measured(args.tree, env, rep, "report", str(journal))
             print(f"  cockpit report: exit {code}, peak RSS {rss} MiB, printed {rep.stat().st_size} bytes")
+        big = work / "big.jsonl"
+        big.write_text("\n".join(json.dumps(e) for e in [
+            {"ts": 1.7e9, "type": "session_start", "session": "s", "user": "a", "host": "b", "mode": "driver"},
+            {"ts": 1.7e9 + 1, "type": "step_start", "session": "s", "step": "endless", "hosts": ["web-1"]},
+            {"ts": 1.7e9 + 2, "type": "step_end", "session": "s", "step": "endless", "state": "ok",
+             "hosts": [{"host": "web-1", "tail": ["y" * 60_000_000]}]},
+        ]) + "\n")
+        rss, code = measured(args.tree, env, rep, "report", str(big))
+        print(f"  cockpit report on a journal with a 60 MB line: exit {code}, peak RSS {rss} MiB")
 
 
 if __name__ == "__main__":

@@ -69,3 +69,11 @@ def test_validate_names_the_field() -> None:
         "rollback_end: elapsed 1e+300 is not a plausible duration"
     assert validate({"ts": 1.0, "type": "bogus"}) == "unknown entry type 'bogus'"
     assert validate({"ts": 1.0, "type": "check_transition", "from": None, "to": "ok"}) is None
+
+
+def test_the_writer_refuses_a_kind_the_readers_would_skip(make_profile) -> None:
+    j = Journal.create(make_profile())
+    with pytest.raises(ValueError, match=r"undeclared journal entry kind 'handoff': declare it in cockpit/entries\.py"):
+        j.append("handoff", by="bob")  # type: ignore[arg-type]
+    j.close()
+    assert j.path.read_bytes() == b""

@@ -4,6 +4,7 @@ and never holds a new incident hostage: `cockpit abandon` closes the old session
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def test_wrong_field_type_on_resume_is_a_warning_naming_file_and_line(make_profi
     assert r.returncode == 0, r.stderr
     assert f"{path}:5: not a valid journal entry (step_end: started must be a finite number, not 'abc')" in r.stderr
     assert "resumed session" in r.stderr
-    assert f"cockpit abandon --profile {profile.path}" in r.stderr
+    assert f"`cockpit abandon --profile {profile.path}` closes this one for good" in r.stderr
 
 
 async def test_wrong_types_in_process_controller_start(make_profile) -> None:
@@ -135,3 +136,18 @@ def test_abandon_refuses_while_a_driver_holds_the_lock(make_profile) -> None:
     assert r.returncode == 3, r.stderr
     assert "stop that cockpit first" in r.stderr
     assert find_open_session(profile) == old
+
+
+
+def test_an_open_journal_that_cannot_be_reopened_names_it_and_says_what_to_do(make_profile) -> None:
+    profile = make_profile()
+    path = plant(profile, open_session())
+    subprocess.run(["chattr", "+i", str(path)], check=True)     # immutable: even root cannot append
+    try:
+        r = cockpit("run", "prepare", "--profile", profile.path, "--yes")
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    assert f"cannot resume the open session {path}: Operation not permitted" in r.stderr
+    assert "move the file out of the journals directory to start a new incident" in r.stderr
