@@ -143,3 +143,19 @@ async def test_closing_a_prometheus_source_mid_request_leaves_no_thread(hostile:
     while [t for t in threading.enumerate() if t.name.startswith("prom-s")] and time.monotonic() < end:
         await asyncio.sleep(0.02)
     assert not [t.name for t in threading.enumerate() if t.name.startswith("prom-s")]
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("0", ['p.toml:16: sources.prom.max_bytes: must be 1 or more (a size in bytes, e.g. 4194304 for 4 MB)']),
+    ('"4MB"', ['p.toml:16: sources.prom.max_bytes: expected an integer, got "4MB"']),
+    ("1048576", []),
+])
+def test_max_bytes_in_a_profile(value: str, expected: list[str]):
+    from cockpit.profile.load import parse_profile
+    from tests.profile.cases import BASE
+
+    text = BASE.replace('url = "http://127.0.0.1:9090"\n', f'url = "http://127.0.0.1:9090"\nmax_bytes = {value}\n')
+    profile, problems = parse_profile(text.encode(), "/x/p.toml", environ={})
+    assert [p.format("p.toml") for p in problems] == expected
+    if not expected:
+        assert profile is not None and profile.sources["prom"].max_bytes == 1048576
