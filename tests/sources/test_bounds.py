@@ -22,7 +22,7 @@ from tests.sources import build
 from tests.support.hostile import Hostile, running_hostile
 
 KINDS = ["prometheus", "http"]
-GRACE = 0.6  # seconds allowed beyond the timeout (scheduling on a loaded 2-core machine)
+GRACE = 1.0  # seconds allowed beyond the timeout (scheduling on a loaded 2-core machine)
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ async def test_status_and_latency_probes_never_read_the_body(field: str, mode: s
         await s.close()
     assert list(got) == [""]
     assert (got[""] == 200.0) if field == "status" else (0.0 <= got[""] < 1.0)
-    assert took < 1.0  # the body (endless, or 1 byte a second) was not waited for
+    assert took < 2.0  # well inside the 5 s timeout: the body (endless, or 1 byte a second) was not waited for
     if mode == "endless":
         hostile.wait_client_gone()  # and the connection was closed, not drained
 
