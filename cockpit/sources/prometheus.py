@@ -67,6 +67,7 @@ class BoundedAdapter(requests.adapters.BaseAdapter):
         super().__init__()
         self.spec = spec
         self.loop = loop
+        self._loop_thread = threading.get_ident()  # built in the loop's thread (by `_connect`)
         self.client = source_client(spec)
         self._pending: set[concurrent.futures.Future[Answer]] = set()
         self._lock = threading.Lock()
@@ -74,6 +75,8 @@ class BoundedAdapter(requests.adapters.BaseAdapter):
 
     def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,  # noqa: PLR0917  (requests calls it so)
              verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+        if threading.get_ident() == self._loop_thread:  # waiting here would block the loop that fetches
+            raise RuntimeError("PrometheusConnect called on the event loop: go through PrometheusSampler._call")
         total = self.spec.timeout
         at = getattr(_call_deadline, "at", None) or time.monotonic() + total
         left = at - time.monotonic()
