@@ -159,7 +159,7 @@ def prom_error(exc: PrometheusApiClientException) -> str:
 def connection_error(exc: requests.RequestException, timeout: float) -> str:
     """A short reason for a requests error (never its text: it holds the full URL)."""
     if isinstance(exc, requests.Timeout) or "timed out" in str(exc):
-        return f"timeout after {format_duration(timeout)}"
+        return f"no answer within {format_duration(timeout)}"
     if isinstance(exc, requests.exceptions.SSLError):
         return "TLS error: certificate not trusted (set `ca_bundle`?)" if "CERTIFICATE_VERIFY" in str(
             exc

@@ -233,6 +233,11 @@ def peak_rss_of(argv: list[str], *, timeout: float, env: dict[str, str] | None =
     import subprocess
     import tempfile
 
+    import resource
+
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    if hard != resource.RLIM_INFINITY:  # never ask for more than this process may have
+        address_space = min(address_space, hard)
     limited = ["prlimit", f"--as={address_space}", "--", *argv]  # util-linux; exec()s argv: same pid
     with tempfile.TemporaryFile() as out:
         started = time.monotonic()
