@@ -328,7 +328,12 @@ class StepSpec:
     continue_on_error: bool = field(default=False, metadata=doc("serial: go on after a failing host."))
     command: str | None = field(default=None, metadata=doc("ssh/local: the command. `{var}` substituted."))
     timeout: float = field(
-        default=120.0, metadata=doc("Per-host timeout; the remote command is stopped.", parse="duration")
+        default=120.0,
+        metadata=doc(
+            "Per-host timeout; the remote command is stopped. slack/jira/email: the TOTAL time of each "
+            "request (connection, retry, the whole answer).",
+            parse="duration",
+        ),
     )
     confirm: ConfirmMode = field(
         default="yes",

@@ -180,7 +180,7 @@ class Rules:
                 if src.hosts is not None:
                     self.rep.error((*path, "hosts"), f'"hosts" is only for ssh sources, not {src.kind}')
                 if src.max_bytes < 1:
-                    self.rep.error((*path, "max_bytes"), "max_bytes must be 1 or more (bytes)")
+                    self.rep.error((*path, "max_bytes"), "must be 1 or more (a size in bytes, e.g. 4194304 for 4 MB)")
             else:
                 if src.hosts is None:
                     self.rep.error(

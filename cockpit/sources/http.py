@@ -76,7 +76,7 @@ def _chain(exc: BaseException) -> list[BaseException]:
 def transport_error(exc: httpx.HTTPError, timeout: float) -> str:
     """A short reason for a transport failure (never the URL: it may hold a secret)."""
     if isinstance(exc, httpx.TimeoutException):
-        return f"timeout after {format_duration(timeout)}"
+        return f"no answer within {format_duration(timeout)}"
     text = str(exc)
     if isinstance(exc, httpx.ConnectError):
         if "CERTIFICATE_VERIFY" in text:

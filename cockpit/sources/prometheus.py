@@ -70,6 +70,7 @@ class BoundedAdapter(requests.adapters.BaseAdapter):
         super().__init__()
         self.spec = spec
         self.loop = loop
+        self._loop_thread = threading.get_ident()  # built in the loop's thread (by `_connect`)
         self.client = source_client(spec)
         self._pending: set[concurrent.futures.Future[Answer]] = set()
         self._lock = threading.Lock()
@@ -77,6 +78,8 @@ class BoundedAdapter(requests.adapters.BaseAdapter):
 
     def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,  # noqa: PLR0917  (requests calls it so)
              verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+        if threading.get_ident() == self._loop_thread:  # waiting here would block the loop that fetches
+            raise RuntimeError("PrometheusConnect called on the event loop: go through PrometheusSampler._call")
         total = self.spec.timeout
         at = getattr(_call_deadline, "at", None) or time.monotonic() + total
         left = at - time.monotonic()
@@ -159,7 +162,7 @@ def prom_error(exc: PrometheusApiClientException) -> str:
 def connection_error(exc: requests.RequestException, timeout: float) -> str:
     """A short reason for a requests error (never its text: it holds the full URL)."""
     if isinstance(exc, requests.Timeout) or "timed out" in str(exc):
-        return f"timeout after {format_duration(timeout)}"
+        return f"no answer within {format_duration(timeout)}"
     if isinstance(exc, requests.exceptions.SSLError):
         return "TLS error: certificate not trusted (set `ca_bundle`?)" if "CERTIFICATE_VERIFY" in str(
             exc

@@ -25,7 +25,11 @@ read (``requests``): tests wait on those, never on sleeps.
 from __future__ import annotations
 
 import contextlib
+import os
+import resource
 import socket
+import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -229,10 +233,9 @@ def peak_rss_of(argv: list[str], *, timeout: float, env: dict[str, str] | None =
     (RLIMIT_AS) so a regression cannot take the shared machine down with it. A child
     still running at ``timeout`` is killed and reported with exit code -9.
     """
-    import os
-    import subprocess
-    import tempfile
-
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    if hard != resource.RLIM_INFINITY:  # never ask for more than this process may have
+        address_space = min(address_space, hard)
     limited = ["prlimit", f"--as={address_space}", "--", *argv]  # util-linux; exec()s argv: same pid
     with tempfile.TemporaryFile() as out:
         started = time.monotonic()
