@@ -24,11 +24,6 @@ from typing import Any
 from cockpit import __version__
 from cockpit.exitcodes import Exit
 
-# kept for callers of the old names; the table is cockpit.exitcodes.Exit
-EXIT_OK = Exit.OK
-EXIT_FAIL = Exit.FAILED
-EXIT_USAGE = Exit.USAGE
-
 GLOBAL_OPTIONS = {"profile": "--profile", "read_only": "--read-only"}
 
 # (command, global option) -> why it is refused; every other pair is accepted.
