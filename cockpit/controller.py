@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -49,6 +50,8 @@ from cockpit.session import JournalFollower, Session
 from cockpit.state import whoami
 from cockpit.steps.context import IncidentFacts, StepContext
 from cockpit.targets import where_it_runs
+
+log = logging.getLogger(__name__)
 
 TAIL_LINES = 20
 STOP_GRACE = 15.0   # seconds stop() waits for cancelled steps to journal their ends
@@ -135,7 +138,10 @@ class Controller:
 
     def _emit(self, kind: str, *args: Any) -> None:
         for fn in list(self._listeners[kind]):
-            fn(*args)
+            try:
+                fn(*args)
+            except Exception:  # a broken listener must not stop the check tick or the poller
+                log.exception("%s listener failed", kind)
 
     # -- what the TUI draws ----------------------------------------------------------------
     @property

@@ -243,9 +243,15 @@ class CockpitApp(App[int]):
     def _coalesced_refresh(self) -> None:
         self._refresh_pending = False
         self.refresh_panels()
+        self.refresh_checks()  # the live values and ages on the check rows
 
-    def _on_checks(self, _transitions: Any) -> None:
-        self.refresh_checks()
+    def _on_checks(self, transitions: Any) -> None:
+        # transitions at once; the controller also reports every evaluation (live values and
+        # ages), which joins the coalesced repaint
+        if transitions:
+            self.refresh_checks()
+        else:
+            self._on_series()
 
     def _on_connection(self, host: str, event: str, detail: str) -> None:
         if event in ("down", "reconnecting"):
@@ -338,7 +344,7 @@ class CockpitApp(App[int]):
         engine = getattr(self.controller, "checks", None)
         if states is None and engine is not None:
             states = engine.states()
-        if not states:
+        if not states or not self.query(Checklist):  # not composed yet, or shutting down
             return
         rows: list[CheckRow] = []
         self._check_status = {st.check_id: st.status for st in states}

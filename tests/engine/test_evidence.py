@@ -79,3 +79,17 @@ condition = "< 100"
     assert f"target {exp.target} down since" in report
     assert render_json(read_journal(c.journal.path))["check_transitions"][-1]["evidence"]["health"]
     assert time.time() - down["ts"] < 60
+
+
+def test_checks_are_emitted_every_evaluation_and_a_raising_listener_is_contained(make_profile) -> None:
+    c = Controller(make_profile())
+    seen: list[object] = []
+
+    def broken(_transitions: object) -> None:
+        raise LookupError("the app is not composed yet")
+
+    c.on_checks(broken)
+    c.on_checks(seen.append)
+    c.evaluate_checks()  # must not raise (it runs in the check tick: raising would end the tick)
+    c.evaluate_checks()
+    assert len(seen) == 2  # every evaluation, transitions or not (check rows show live values)
