@@ -36,6 +36,7 @@ class PanelData:
     expected_workers: Mapping[str, float] = field(default_factory=_no_counts)
     workers: Mapping[str, float] = field(default_factory=_no_counts)
     notes: tuple[str, ...] = ()  # extra facts, e.g. "latency 42ms"
+    markers: tuple[tuple[float, str], ...] = ()  # (ts, short label) of step events drawn on the time axis
     version: int = 0  # changes whenever the data changes: charts re-render only then
 
     @property
@@ -89,6 +90,8 @@ class StepRow:
     hosts_done: int = 0
     hosts_total: int = 0
     detail: str = ""  # reason of a refusal/failure, or the manual note
+    next: bool = False  # the runbook's next step (highlighted)
+    unseen: bool = False  # failed/partial and its detail not yet opened: keeps a mark on the row
 
 
 @dataclass(frozen=True)
@@ -117,5 +120,6 @@ class HeaderInfo:
     rollback_started: float | None = None
     rollback_ended: float | None = None
     start_key: str = "r"
+    start_hint: str = ""  # how the RTO clock starts, e.g. "r, or the first rollback step (a)"
     note: str = ""  # e.g. "resumed session from 10:42"
     connections: str = ""  # e.g. "ssh 3/3"

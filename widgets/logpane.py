@@ -27,6 +27,7 @@ class LogPane(RichLog):
         height: 1fr;
         min-height: 3;
         scrollbar-size-vertical: 1;
+        scrollbar-size-horizontal: 0;
     }
     """
 

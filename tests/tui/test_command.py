@@ -125,4 +125,4 @@ def test_no_color_draws_in_grey_only(tmp_path: Path) -> None:
     assert colours, "expected colour escapes to inspect"
     grey = {0, 7, 8, 15, 16, 231, *range(232, 256)}
     assert set(colours) <= grey, set(colours) - grey
-    assert "○ Say hello (local)" in re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", p.text())
+    assert re.search(r"○ -\s+Say hello \(local\)", re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", p.text()))

@@ -20,19 +20,14 @@ from cockpit.journal import journals_of, read_journal
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens import ConfirmStepScreen, ManualTickScreen, YesNoScreen
 from tests.tui.conftest import until
-from tests.tui.screen_text import screen_text
-from widgets.checklist import Checklist
+from tests.tui.screen_text import checklist_text, screen_text
 
 SIZE = (120, 36)
 ROLLBACK = ("horizon-pause", "fpm-flag", "fpm-reload", "octane-stop", "migrate-rollback", "horizon-continue")
 
 
-def checklist_text(app: CockpitApp) -> str:
-    return "\n".join(line.plain for line in app.query_one(Checklist).lines())
-
-
 def notes(app: CockpitApp) -> str:
-    return "\n".join(str(n.message) for n in app._notifications)
+    return "\n".join(n.message for n in app.notices)
 
 
 def check_line(app: CockpitApp, check_id: str) -> str:
@@ -241,7 +236,7 @@ async def test_read_only_keys_notify_and_nothing_runs_on_the_simulated_hosts() -
             await pilot.pause()
             assert len(app.screen_stack) == 1, f"a modal opened for {key!r} in a read-only cockpit"
         await until(lambda: "read-only session" in notes(app), what="the read-only notification")
-        assert {n.severity for n in app._notifications if "read-only" in str(n.message)} == {"warning"}
+        assert {n.severity for n in app.notices if "read-only" in n.message} == {"warning"}
         result = await controller.fire("horizon-pause", yes=True)  # the guard refuses too
         assert result.state == "refused" and "read-only" in (result.reason or "")
         sim.sync()
