@@ -179,8 +179,7 @@ def render_markdown(entries: Sequence[dict[str, Any]]) -> str:
         out.append("(no step was run)")
     if data["check_transitions"]:
         out += ["", "### Checks", ""]
-        out += [f"- {_clock(c['ts'])} `{c['check']}`: {c['from']} → {c['to']} ({c['reason'] or ''})"
-                for c in data["check_transitions"]]
+        out += check_lines(data["check_transitions"])
     if data["manual_ticks"]:
         out += ["", "### Manual steps", ""]
         out += [f"- {_clock(m['ts'])} `{m['step']}`" + (f" by {m['by']}" if m["by"] else "")
@@ -190,5 +189,62 @@ def render_markdown(entries: Sequence[dict[str, Any]]) -> str:
         out += [f"- {_clock(g['ts'])} {'override' if g['type'] == 'guard_override' else 'refused'} "
                 f"`{g['step']}`: {g['reason']}" for g in data["guard"]]
     out += ["", "### Timeline (UTC)", ""]
-    out += [f"- {_clock(t['ts'])} {t['text']}" for t in data["timeline"]]
+    out += timeline_lines(data["timeline"], data["check_transitions"])
     return "\n".join(out) + "\n"
+
+
+FLAP_MIN = 4          # transitions of one check, back and forth, to count as flapping
+FLAP_GAP = 300.0      # seconds: a quieter gap than this ends a flapping run
+
+
+def flapping_runs(transitions: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The check transitions grouped into runs: consecutive transitions of one check less than
+    FLAP_GAP apart (other checks' transitions may come between). A run of FLAP_MIN or more is flapping."""
+    runs: list[list[dict[str, Any]]] = []
+    open_run: dict[str, list[dict[str, Any]]] = {}
+    for c in transitions:
+        key = str(c.get("check"))
+        run = open_run.get(key)
+        if run is not None and float(c["ts"]) - float(run[-1]["ts"]) < FLAP_GAP:
+            run.append(c)
+            continue
+        run = [c]
+        open_run[key] = run
+        runs.append(run)
+    return runs
+
+
+def _flap_line(run: Sequence[dict[str, Any]]) -> str:
+    states = sorted({str(c.get("to")) for c in run} | {str(run[0].get("from"))})
+    last = run[-1]
+    return (f"- {_clock(run[0]['ts'])}–{_clock(last['ts'])} `{run[0].get('check')}`: flapping "
+            f"{' ↔ '.join(states)}, {len(run)} transitions (last → {last.get('to')}: {last.get('reason') or ''})")
+
+
+def check_lines(transitions: Sequence[dict[str, Any]]) -> list[str]:
+    """The Checks section: one line per transition, a flapping run collapsed into one line with its count."""
+    out: list[tuple[float, str]] = []
+    for run in flapping_runs(transitions):
+        if len(run) >= FLAP_MIN:
+            out.append((float(run[0]["ts"]), _flap_line(run)))
+        else:
+            out += [(float(c["ts"]), f"- {_clock(c['ts'])} `{c['check']}`: {c['from']} → {c['to']} "
+                                     f"({c['reason'] or ''})") for c in run]
+    return [line for _ts, line in sorted(out, key=lambda x: x[0])]
+
+
+def timeline_lines(timeline: Sequence[dict[str, Any]], transitions: Sequence[dict[str, Any]]) -> list[str]:
+    """The timeline, with each flapping run of a check shown once (where it began) instead of per transition."""
+    flapping = [run for run in flapping_runs(transitions) if len(run) >= FLAP_MIN]
+    hidden = {(float(c["ts"]), str(c.get("check"))) for run in flapping for c in run}
+    first = {(float(run[0]["ts"]), str(run[0].get("check"))): _flap_line(run)[2:] for run in flapping}
+    out = []
+    for t in timeline:
+        ts = float(t["ts"])
+        check = str(t["text"]).split("`")[1] if t["type"] == "check_transition" and "`" in t["text"] else ""
+        if (ts, check) in hidden:
+            if (ts, check) in first:
+                out.append(f"- {_clock(ts)} {first.pop((ts, check))}")
+            continue
+        out.append(f"- {_clock(ts)} {t['text']}")
+    return out
