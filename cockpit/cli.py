@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--override", action="store_true", help="run although `after` steps have not succeeded (journalled)")
 
     rep = sub.add_parser("report", help="the incident timeline from a journal")
-    rep.add_argument("journal", metavar="JOURNAL")
+    rep.add_argument("journal", metavar="JOURNAL", nargs="?", help="a journal file (or --latest)")
+    rep.add_argument("--latest", action="store_true", help="the newest incident's journal")
+    rep.add_argument("--profile", metavar="NAME|PATH", help="with --latest: the newest of this profile")
     rep.add_argument("--format", choices=("md", "json"), default="md")
 
     pr = sub.add_parser("profile", help="profile helpers")
