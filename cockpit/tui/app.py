@@ -547,11 +547,12 @@ class CockpitApp(App[int]):
 
     @on(Checklist.Selected)
     def _selected(self, message: Checklist.Selected) -> None:
-        """Enter: a step never run opens its confirmation; anything else opens its detail."""
+        """Enter: a step that can run (never run, or its last run did not succeed) opens its confirmation;
+        a step that succeeded or runs, and a check, open their detail."""
         if message.kind == "step":
             session = self.session
             state = session.state_of(message.row_id) if session is not None else "idle"
-            if state in ("idle", "refused") and not self.read_only:
+            if state in ("idle", *present.FAILED_STATES) and not self.read_only:
                 self.action_fire(message.row_id)
                 return
         self.show_detail(message.kind, message.row_id)

@@ -174,7 +174,16 @@ def step_prompt(profile: Profile, step: StepSpec, missing: tuple[str, ...] = (),
         missing=missing,
         has_preview=bool(step.preview) or step.kind in ("slack", "email", "jira"),
         clock_note=clock_note(profile, step, session),
+        last_run=last_run(step, session),
     )
+
+
+def last_run(step: StepSpec, session: Session | None) -> str:
+    """``last run partial: 1 of 2 hosts ok`` when the step ran before without succeeding ('' otherwise)."""
+    record = session.steps.get(step.id) if session is not None else None
+    if record is None or record.state not in FAILED_STATES:
+        return ""
+    return f"last run {record.state}{': ' + record.reason if record.reason else ''} (Space on its row shows each host)"
 
 
 # -- panels: facts beside a signal -------------------------------------------------------------

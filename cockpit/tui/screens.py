@@ -67,6 +67,7 @@ class StepPrompt:
     has_preview: bool = False
     where: str = ""  # "ONE host, the first reachable of: console" (cockpit.targets)
     clock_note: str = ""  # what firing it means for the RTO clock when the clock has not started
+    last_run: str = ""  # the last run, when it did not succeed
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ class ConfirmStepScreen(ModalScreen[Confirmed | None]):
                 yield Static(Content.assemble(("why / watch: ", "$text-muted"), p.note), id="note")
             if p.destructive:
                 yield Label("⚠ destructive: runs on one host, cannot be undone by cockpit", classes="warning")
+            if p.last_run:
+                yield Label(f"✘ {p.last_run}", classes="warning", id="last-run", markup=False)
             if p.clock_note:
                 yield Label(f"⏱ {p.clock_note}", classes="warning" if "not started" in p.clock_note else "field",
                             id="clock-note", markup=False)

@@ -41,13 +41,14 @@ def check_status(controller: Controller) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def cockpit_on_demo(speed: float, *, read_only: bool = False) -> AsyncIterator[tuple[DemoStack, Controller, CockpitApp, Any]]:
+async def cockpit_on_demo(speed: float, *, read_only: bool = False, size: tuple[int, int] = SIZE,
+                          ) -> AsyncIterator[tuple[DemoStack, Controller, CockpitApp, Any]]:
     """A running demo stack, a controller and the app under Pilot; everything stopped afterwards."""
     async with DemoStack(speed=speed) as stack:
         controller = Controller(stack.profile, read_only=read_only)
         app = CockpitApp(stack.profile, controller=controller, read_only=read_only)
         try:
-            async with app.run_test(size=SIZE) as pilot:
+            async with app.run_test(size=size) as pilot:
                 if not read_only:
                     await until(lambda: controller.is_driver and controller.journal is not None, what="driver lock")
                     hosts = sorted({h for g in stack.profile.hosts.values() for h in g})
