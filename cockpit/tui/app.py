@@ -27,6 +27,7 @@ from textual.content import Content
 from textual.events import Key, Resize
 from textual.message import Message
 from textual.notifications import SeverityLevel
+from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from cockpit.feed import (
@@ -81,7 +82,7 @@ COMPACT_WIDTH, COMPACT_HEIGHT = 100, 30
 WIDE_WIDTH, WIDE_HEIGHT = 160, 44
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 SERIES_COALESCE = 0.25  # seconds: series updates arriving within this share one repaint
-GROUP_WINDOW = 0.4  # seconds: the same connection event on many hosts within this is one notification
+GROUP_WINDOW = 0.5  # seconds: the same connection event on many hosts, each within this of the last, is one notification
 VIM_KEYS = {"j": "cursor_down", "k": "cursor_up"}  # bound only when no step takes the key
 
 
@@ -173,7 +174,8 @@ class CockpitApp(App[int]):
         self._unsubscribe: list[Callable[[], None]] = []
         self._unseen: set[str] = set()      # failed steps whose detail was not opened yet
         self._next: str | None = None       # the runbook's next step (highlighted)
-        self._groups: dict[str, tuple[str, set[str], SeverityLevel]] = {}
+        self._groups: dict[str, tuple[str, str, set[str]]] = {}  # key -> (wording, first message, hosts)
+        self._group_timers: dict[str, Timer] = {}
         self._has_output = False
         self.notices: list[Notice] = []  # every notification shown (tests read it)
         self.journal_path: str | None = None  # the journal of this session, printed on quit
@@ -495,21 +497,20 @@ class CockpitApp(App[int]):
         """The same event on many hosts within GROUP_WINDOW is one notification ("… on 20 hosts")."""
         key, words = present.notification_group(host, event, detail)
         if key not in self._groups:
-            self._groups[key] = (words, set(), "warning")
-            self.set_timer(GROUP_WINDOW, lambda: self._flush_group(key))
-        self._groups[key][1].add(host)
+            self._groups[key] = (words, f"{host}: {event} {detail}".strip(), set())
+            self._group_timers[key] = self.set_timer(GROUP_WINDOW, lambda: self._flush_group(key))
+        else:
+            self._group_timers[key].reset()  # the window slides while the same event keeps coming
+        self._groups[key][2].add(host)
 
     def _flush_group(self, key: str) -> None:
-        words, hosts, severity = self._groups.pop(key, ("", set(), "warning"))
-        if not hosts:
-            return
+        words, first, hosts = self._groups.pop(key, ("", "", set()))
+        self._group_timers.pop(key, None)
         if len(hosts) == 1:
-            host = next(iter(hosts))
-            self.notify(f"{host}: {words.replace('{host}', host)}", severity=severity, timeout=8)
-        else:
-            self.notify(f"{words.replace('{host}', 'each host')} — on {len(hosts)} hosts: "
-                        f"{', '.join(sorted(hosts)[:3])}{'…' if len(hosts) > 3 else ''}",
-                        severity=severity, timeout=10)
+            self.notify(first, severity="warning", timeout=8)
+        elif hosts:
+            names = ", ".join(sorted(hosts)[:3]) + ("…" if len(hosts) > 3 else "")
+            self.notify(f"{words} — on {len(hosts)} hosts: {names}", severity="warning", timeout=10)
 
     # -- keys --------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -7,6 +7,7 @@ so anything with the documented fields works, including values fixed by tests.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -379,7 +380,12 @@ def check_detail(state: Any, history: Iterable[tuple[float, str]], unit: str = "
     return "\n".join(lines)
 
 
+_ADDRESS = re.compile(r"\[?\b\d{1,3}(?:\.\d{1,3}){3}\b\]?(?::\d+)?|\[[0-9a-fA-F:]+\](?::\d+)?")
+
+
 def notification_group(host: str, event: str, detail: str) -> tuple[str, str]:
-    """(group key, wording) of a connection event: the same event on many hosts is one notification."""
-    generic = detail.replace(host, "{host}") if host else detail
+    """(group key, wording for many hosts) of a connection event: the same event on many hosts is one
+    notification. The host's name and addresses are what differ between hosts; they are left out."""
+    generic = detail.replace(host, "…") if host else detail
+    generic = _ADDRESS.sub("…", generic)
     return f"{event}|{generic}", f"{event} {generic}".strip()

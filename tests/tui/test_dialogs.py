@@ -1,0 +1,131 @@
+"""Dialogs and notifications against real parts (a real sshd, the real controller)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from textual.widgets import Button, Checkbox, Static
+
+from cockpit.controller import Controller
+from cockpit.profile.load import load_profile
+from cockpit.profile.model import Profile
+from cockpit.tui.app import CockpitApp
+from cockpit.tui.screens import ConfirmStepScreen, YesNoScreen
+from tests.support.httpstub import HttpStub
+from tests.support.sshd import TestSshd, keygen, running_sshd
+from tests.tui.conftest import until
+from tests.tui.screen_text import checklist_text, screen_text
+
+MANY = {f"app-{i:02d}": f"127.0.2.{i}" for i in range(1, 13)}  # sshd listens on at most 16 sockets
+
+
+async def test_precondition_override_is_explained_and_enter_says_why(
+    make_profile: Callable[..., Profile], hanging_source: HttpStub, marker_dir: Path
+) -> None:
+    profile = make_profile(hanging_source.url("/healthz"))
+    controller = Controller(profile)
+    app = CockpitApp(profile, controller=controller)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(lambda: controller.is_driver and controller.journal is not None, what="driver lock")
+        await pilot.press("d")  # destructive, typed, after `touch` (not run)
+        await until(lambda: isinstance(app.screen, ConfirmStepScreen), what="confirmation")
+        modal = app.screen
+        shown = screen_text(app)
+        assert "precondition missing: touch has not succeeded" in shown
+        assert "Fire stays disabled until the override is ticked (Tab to it, Space ticks it)" in shown
+        assert "the RTO clock has not started" in shown  # a destructive step before the clock
+        await pilot.press(*"drill", "enter")  # the environment typed, Enter: says why nothing fires
+        await until(lambda: "tick the override first" in str(modal.query_one("#why-not", Static).render()),
+                    what="the reason Fire is disabled")
+        assert isinstance(app.screen, ConfirmStepScreen) and not list(marker_dir.iterdir())
+        assert modal.query_one("#override", Checkbox).has_focus  # taken where it can be fixed
+        await pilot.press("space")
+        await until(lambda: not modal.query_one("#fire", Button).disabled, what="fire enabled")
+        for _ in range(6):  # Tab to Fire, as the dialog says
+            if modal.query_one("#fire", Button).has_focus:
+                break
+            await pilot.press("tab")
+        await pilot.press("enter")
+        await until((marker_dir / "destroyed").exists, what="the step ran with the override")
+        await pilot.press("q")
+        await until(lambda: app.stopped, what="quit")
+
+
+async def test_cancel_dialog_closes_when_its_step_ends_and_quit_defaults_to_no(
+    make_profile: Callable[..., Profile], hanging_source: HttpStub
+) -> None:
+    profile = make_profile(hanging_source.url("/healthz"))
+    controller = Controller(profile)
+    app = CockpitApp(profile, controller=controller)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(lambda: controller.is_driver and controller.journal is not None, what="driver lock")
+        await pilot.press("w")  # a slow step, no confirmation
+        await until(lambda: "slow" in controller.running, what="the slow step running")
+        # quitting while it runs asks; Enter keeps the cockpit (the safe choice has the focus)
+        await pilot.press("q")
+        await until(lambda: isinstance(app.screen, YesNoScreen), what="quit question")
+        assert app.screen.query_one("#no", Button).has_focus
+        await pilot.press("enter")
+        await until(lambda: len(app.screen_stack) == 1, what="question answered")
+        assert not app.stopped and "slow" in controller.running
+        # the cancel question, then the step ends on its own (here: cancelled from elsewhere)
+        await pilot.press("ctrl+k")
+        await until(lambda: isinstance(app.screen, YesNoScreen), what="cancel question")
+        assert "Cancel slow on every host?" in screen_text(app)
+        assert controller.cancel("slow")
+        await until(lambda: len(app.screen_stack) == 1, what="the cancel dialog closed by itself")
+        await until(lambda: any("slow ended before it was cancelled" in n.message for n in app.notices),
+                    what="the reason it closed")
+        await until(lambda: "■ A slow step on every web host  cancelled" in checklist_text(app), what="cancelled")
+        await pilot.press("q")
+        await until(lambda: app.stopped, what="quit")
+
+
+@pytest.fixture(scope="module")
+def many_hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestSshd]:
+    with running_sshd(tmp_path_factory.mktemp("sshd20"), MANY) as server:
+        yield server
+
+
+async def test_one_host_key_failure_on_twelve_hosts_is_one_notification(
+    many_hosts: TestSshd, tmp_path: Path
+) -> None:
+    other = keygen(tmp_path / "other_key")  # known_hosts names another key: every host key is refused
+    wrong = tmp_path / "known_hosts"
+    wrong.write_text(many_hosts.known_hosts_lines(other.with_suffix(".pub").read_text().split()[1]))
+    path = tmp_path / "p.toml"
+    path.write_text(f"""
+[cockpit]
+name = "many"
+environment = "drill"
+
+[ssh]
+config = "{many_hosts.ssh_config}"
+known_hosts = "{wrong}"
+client_keys = ["{many_hosts.client_key}"]
+connect_timeout = "5s"
+
+[hosts]
+app = {list(MANY)!r}
+
+[[step]]
+id = "hello"
+title = "Say hello"
+phase = "prepare"
+key = "h"
+hosts = "app"
+command = "echo hello"
+""".replace("'", '"'))
+    profile = load_profile(path)
+    controller = Controller(profile)
+    app = CockpitApp(profile, controller=controller)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await until(lambda: any("on 12 hosts" in n.message for n in app.notices), timeout=30,
+                    what="one grouped notification")
+        about_hosts = [n for n in app.notices if any(h in n.message for h in MANY) or "hosts" in n.message]
+        assert len(about_hosts) == 1, [n.message for n in about_hosts]
+        assert "CHANGED host key" in about_hosts[0].message
+        await pilot.press("q")
+        await until(lambda: app.stopped, what="quit")
