@@ -322,7 +322,9 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen > Vertical { max-height: 95%; }
     HelpScreen VerticalScroll { height: auto; max-height: 100%; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "close", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="cancel"), Binding("q,question_mark", "close", show=False)
+    ]
 
     def __init__(self, app_keys: Sequence[tuple[str, str]], step_keys: Sequence[tuple[str, str, str]],
                  read_only: bool) -> None:
@@ -374,7 +376,9 @@ class DetailScreen(ModalScreen[None]):
     DEFAULT_CSS = MODAL_CSS
     SCOPED_CSS = False
     DEFAULT_CLASSES = "cockpit-modal"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,space", "close", "Close", id="cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="cancel"), Binding("q,space", "close", show=False)
+    ]
 
     def __init__(self, title: str, text: str, *, kind: str = "step", row_id: str = "") -> None:
         super().__init__()
