@@ -99,3 +99,35 @@ async def test_chart_renders_only_on_new_data_or_size() -> None:
         await pilot.resize_terminal(90, 40)  # ...but a new size renders at once
         await pilot.pause()
         assert chart.renders == 3
+
+
+async def test_queue_threshold_stays_visible_at_depths_in_the_thousands() -> None:
+    app = Panels()
+    async with app.run_test(size=(70, 40)) as pilot:
+        app.query_one("#q", QueuePanel).data = PanelData(
+            "queues", T, {"feed": series(5200), "notifications": series(3100), "search-index": series(40)},
+            op="<", threshold=100,
+        )
+        await pilot.pause()
+        lines = [ln for ln in screen_text(app).splitlines() if "feed" in ln or "notifications" in ln]
+        for line in lines:
+            bar = line.split("┃")[0]
+            assert "┃" in line and bar.count("█") >= 5, line  # the mark sits inside the bar, not at its edge
+        assert "log scale" in screen_text(app)
+
+
+async def test_chart_draws_braille_units_and_step_markers() -> None:
+    app = Panels()
+    async with app.run_test(size=(70, 40)) as pilot:
+        values = [0.03 - 0.0005 * i for i in range(60)]
+        app.query_one("#c", LineChartPanel).data = PanelData(
+            "5xx", T, {"": series(*values, start=T - 300)}, unit="%", scale=100, op="<", threshold=0.001,
+            markers=((T - 200, "p"), (T - 100, "m")), version=1,
+        )
+        await pilot.pause()
+        chart = str(app.query_one("#c", LineChartPanel).render())
+        assert any("\u2801" <= ch <= "\u28ff" for ch in chart), chart  # braille dots: 2x4 per cell
+        assert "%" in chart.split("now", 1)[1]  # the y axis in the signal's unit
+        assert "now" in chart and "m" in chart
+        rows = chart.splitlines()
+        assert any("p" in row and "m" in row for row in rows), chart  # the step markers' labels
