@@ -76,7 +76,7 @@ def _workers(data: PanelData, label: str) -> str:
     return f"w {cur}/{exp}"
 
 
-def _bar(value: float, threshold: float | None, top: float, width: int, style: str,
+def _bar(value: float, threshold: float | None, top: float, width: int, style: str, *,
          log: bool = False) -> list[tuple[str, str]]:
     if log:
         return _bar(math.log1p(max(0.0, value)) if math.isfinite(value) else value,

@@ -210,7 +210,13 @@ class CockpitApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        checklist = self.query_one(Checklist)
+        # the widgets, found once: a timer firing while the app shuts down never queries an emptied screen
+        self.header = self.query_one(CockpitHeader)
+        self.checklist = self.query_one(Checklist)
+        self.log_pane = self.query_one(LogPane)
+        self.next_line = self.query_one("#next", Static)
+        self.panels = {sig.id: self.query_one(f"#panel-{sig.id}", SignalPanel) for sig in self._signals}
+        checklist = self.checklist
         checklist.read_only = self.read_only
         checklist.steps = tuple(present.step_row(self.profile, s, None) for s in self.profile.steps)
         checklist.checks = tuple(present.pending_checks(self.profile))
@@ -256,6 +262,8 @@ class CockpitApp(App[int]):
 
     def _panels_hint(self) -> None:
         """``+1 panel below`` when a panel does not fit (the panel column scrolls with the mouse)."""
+        if self.stopped or not self.query("#panels"):
+            return
         box = self.query_one("#panels", VerticalScroll)
         bottom = box.region.bottom
         hidden = sum(1 for p in self.query(SignalPanel) if p.region.height == 0 or p.region.bottom > bottom)
@@ -278,7 +286,7 @@ class CockpitApp(App[int]):
             self.notify(f"cockpit could not start: {exc}", severity="error", timeout=30)
             return
         self.read_only = self.read_only or not c.is_driver
-        self.query_one(Checklist).read_only = self.read_only
+        self.checklist.read_only = self.read_only
         for notice in c.notices:
             self.notify(notice, timeout=15)
             if notice.startswith("resumed session") and c.session.rollback_started is not None:
@@ -369,7 +377,7 @@ class CockpitApp(App[int]):
 
     # -- what is drawn -------------------------------------------------------------------------
     def show_output(self, step_id: str, host: str, text: str, stream: str = "stdout") -> None:
-        self.query_one(LogPane).add(LogLine(step_id, host, text, stream))
+        self.log_pane.add(LogLine(step_id, host, text, stream))
         if not self._has_output:
             self._has_output = True
             self.refresh_bindings()
@@ -398,7 +406,7 @@ class CockpitApp(App[int]):
                 workers=present.worker_counts(sig, view_of), notes=present.panel_notes(self.profile, sig, view_of),
                 check_status=status, markers=markers if sig.view == "line" else (),
             )
-            self.query_one(f"#panel-{sig.id}", SignalPanel).data = data  # equal data repaints nothing
+            self.panels[sig.id].data = data  # equal data repaints nothing
 
     def refresh_checks(self) -> None:
         states = list(self.feed.check_states()) if self.feed is not None else []
@@ -409,7 +417,7 @@ class CockpitApp(App[int]):
         for st in states:
             unit, scale = self._units.get(st.check_id, ("", 1.0))
             rows.append(present.check_row(st, unit, scale))
-        self.query_one(Checklist).checks = tuple(rows)
+        self.checklist.checks = tuple(rows)
 
     def refresh_steps(self) -> None:
         session = self.session
@@ -417,7 +425,7 @@ class CockpitApp(App[int]):
             return
         running = self.feed.running if self.feed is not None else {}
         nxt = present.next_step(self.profile, session, running)
-        checklist = self.query_one(Checklist)
+        checklist = self.checklist
         rows = []
         for step in self.profile.steps:
             live = running.get(step.id)
@@ -433,7 +441,7 @@ class CockpitApp(App[int]):
         busy = [*running] or sorted(session.running)
         text = present.next_text(self.profile, nxt, session, self.read_only, busy)
         hint = "" if busy or nxt is None else "   (Enter on the highlighted row)"
-        self.query_one("#next", Static).update(
+        self.next_line.update(
             Content.assemble((text, "bold"), (hint, "$text-muted")) if text else Content("")
         )
         self.refresh_bindings()
@@ -462,10 +470,10 @@ class CockpitApp(App[int]):
             note=self.note,
             connections=status.connections,
         )
-        self.query_one(CockpitHeader).info = info  # an idle cockpit stays idle: equal info repaints nothing
+        self.header.info = info  # an idle cockpit stays idle: equal info repaints nothing
         running = bool(self.feed is not None and self.feed.running) or bool(session is not None and session.running)
         if running or (started is not None and ended is None):  # elapsed times and countdowns move
-            self.query_one(Checklist).now = now
+            self.checklist.now = now
         if started is not None:
             self._tick_deadlines(now, started)
 
@@ -475,7 +483,7 @@ class CockpitApp(App[int]):
             check = present.check_for(self.profile, sig.id)
             if check is None or check.within is None:
                 continue
-            panel = self.query_one(f"#panel-{sig.id}", SignalPanel)
+            panel = self.panels[sig.id]
             if panel.data is not None:
                 deadline = present.deadline_for(self.profile, sig, started, self._check_status.get(check.id))
                 panel.data = replace(panel.data, now=now, deadline=deadline)
@@ -521,11 +529,11 @@ class CockpitApp(App[int]):
         session = self.session
         if action == "start_rollback":
             if self.read_only:
-                return None if not modal else False
+                return False  # not offered; pressed anyway, on_key says why nothing happens
             return not (session is None or session.rollback_started is not None or self.controller is None)
         if action == "cancel_step":
             if self.read_only:
-                return None
+                return False
             return bool(self.feed is not None and self.feed.running)
         if action == "cycle_filter":
             return self._has_output
@@ -541,10 +549,10 @@ class CockpitApp(App[int]):
             event.stop()
 
     def action_checklist_cursor_down(self) -> None:
-        self.query_one(Checklist).action_cursor_down()
+        self.checklist.action_cursor_down()
 
     def action_checklist_cursor_up(self) -> None:
-        self.query_one(Checklist).action_cursor_up()
+        self.checklist.action_cursor_up()
 
     @on(Checklist.Selected)
     def _selected(self, message: Checklist.Selected) -> None:
@@ -707,7 +715,7 @@ class CockpitApp(App[int]):
                                      detail="Closes by itself if the step ends first."), done)
 
     def action_cycle_filter(self) -> None:
-        log = self.query_one(LogPane)
+        log = self.log_pane
         seen = log.steps_seen()
         if not seen:
             self.notify("no output yet", timeout=3)
@@ -717,7 +725,7 @@ class CockpitApp(App[int]):
         log.set_filter(nxt)
 
     def action_filter(self) -> None:
-        log = self.query_one(LogPane)
+        log = self.log_pane
         ids = [s.id for s in self.profile.steps]
 
         def done(value: str | None) -> None:

@@ -222,19 +222,21 @@ def deadline_for(profile: Profile, sig: SignalSpec, started: float | None, statu
     return started + check.within
 
 
-MARKED_STEPS = ("horizon-pause", "migrate-rollback", "horizon-continue")
+def marked(step: StepSpec) -> bool:
+    """The steps drawn on the charts' time axis: the one starting the rollback, the destructive ones,
+    and the validate phase's (for the Academy: the pause, the migration rollback, the continue)."""
+    return step.kind == "ssh" and (step.starts_rollback or step.destructive or step.phase == "validate")
 
 
 def step_markers(profile: Profile, session: Session | None) -> tuple[tuple[float, str], ...]:
-    """(ts, key) of the rollback's steps for the time axis of the charts: when each one ran."""
+    """(ts, key) of the marked steps' last runs, for the time axis of the charts."""
     if session is None:
         return ()
     out = []
     for step in profile.steps:
         record = session.steps.get(step.id)
-        if record is None or step.phase not in ("rollback", "validate") or step.kind != "ssh":
-            continue
-        out.append((record.started, step.key or step.id[:1]))
+        if record is not None and marked(step):
+            out.append((record.started, step.key or step.id[:1]))
     return tuple(sorted(out))
 
 

@@ -125,6 +125,11 @@ def journal_entries(profile: Profile, rollback: float, green: bool) -> list[dict
         ran("octane-stop", rollback + 55, 3.0, web)
         ran("migrate-rollback", rollback + 80, 9.5, console)
         ran("horizon-continue", rollback + 110, 1.9, workers)
+        # every check green by T0 - 120: the end is announced, the rollback ended, CS told, CAB sign-off posted
+        ran("announce-end", T0 - 110, 0.5, [])
+        e.append({"type": "rollback_end", "ts": T0 - 109.5, "by": USER_HOST, "within_rto": True})
+        ran("cs-email", T0 - 90, 0.8, [])
+        ran("cab-signoff", T0 - 60, 1.1, [])
     else:
         e.append({"type": "step_start", "ts": T0 - 14, "step": "fpm-reload"})
     return e
@@ -252,7 +257,14 @@ def build(name: str) -> tuple[Any, Callable[[Any], Any]]:
             async def preview() -> str:
                 return PREVIEW
 
-            await app.push_screen(ConfirmStepScreen(prompt, preview))
+            screen = ConfirmStepScreen(prompt, preview)
+            await app.push_screen(screen)
+            for typed in screen.query("#typed"):
+                typed.cursor_blink = False  # type: ignore[attr-defined]  # a blinking cursor makes two images
+            for _ in range(100):  # the preview loads in a worker: wait for it (deterministic images)
+                await pilot.pause()
+                if "loading preview" not in str(screen.query_one("#preview-text").render()):
+                    break
         elif sc.modal == "detail":
             app.show_detail("step", "fpm-reload")
         elif sc.modal == "help":

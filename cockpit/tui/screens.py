@@ -337,10 +337,12 @@ class HelpScreen(ModalScreen[None]):
                            "Enter fires/opens · Space: detail", "$text-muted"),
             Content.styled("Symbols", "bold"),
         ]
+        wide = self.app.size.width >= 110
         legend = [Content.assemble((sym, style), f" {word}") for sym, style, word in LEGEND]
-        lines += _columns(legend, 2, 50)
+        lines += _columns(legend, 2 if wide else 1, 50)
         lines.append(Content.styled("Keys", "bold"))
-        lines += _columns([Content.assemble((f"{k:<8}", "bold $accent"), d) for k, d in self.app_keys], 3, 30)
+        lines += _columns([Content.assemble((f"{k:<8}", "bold $accent"), d) for k, d in self.app_keys],
+                          3 if wide else 2, 30)
         head = "Steps" + (" (read-only session: none can be fired)" if self.read_only else "")
         lines.append(Content.styled(head, "bold"))
         for key, step_id, title in self.step_keys:

@@ -129,3 +129,36 @@ command = "echo hello"
         assert "CHANGED host key" in about_hosts[0].message
         await pilot.press("q")
         await until(lambda: app.stopped, what="quit")
+
+
+def footer(app: CockpitApp) -> str:
+    return screen_text(app).splitlines()[-1]
+
+
+async def test_footer_shows_only_keys_that_act_now(
+    make_profile: Callable[..., Profile], hanging_source: HttpStub
+) -> None:
+    profile = make_profile(hanging_source.url("/healthz"))
+    controller = Controller(profile)
+    app = CockpitApp(profile, controller=controller)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(lambda: controller.is_driver and controller.journal is not None, what="driver lock")
+        await until(lambda: "Start rollback" in footer(app), what="r offered before the rollback")
+        assert "Cancel step" not in footer(app) and "Log filter" not in footer(app)
+        assert "Touch" not in footer(app)  # step keys are on their rows, not in the footer
+        await pilot.press("w")
+        await until(lambda: "Cancel step" in footer(app), what="ctrl+k offered while a step runs")
+        assert "Log filter" in footer(app)  # there is output to filter now
+        assert controller.start_rollback()
+        await until(lambda: "Start rollback" not in footer(app), what="r gone once the clock runs")
+        controller.cancel("slow")
+        await until(lambda: "Cancel step" not in footer(app), what="ctrl+k gone once nothing runs")
+        await pilot.press("q")
+        await until(lambda: app.stopped, what="quit")
+    observer = Controller(profile, read_only=True)
+    app = CockpitApp(profile, controller=observer, read_only=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(lambda: "READ-ONLY" in screen_text(app), what="read-only")
+        assert "Start rollback" not in footer(app) and "Cancel step" not in footer(app)
+        await pilot.press("q")
+        await until(lambda: app.stopped, what="quit")
