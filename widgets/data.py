@@ -23,7 +23,9 @@ class PanelData:
     """One signal as a panel draws it (values already in the signal's own unit, unscaled)."""
 
     title: str
-    now: float
+    # the clock: not part of equality, so a new ``now`` alone repaints nothing (the app repaints a
+    # panel whose countdown moves)
+    now: float = field(compare=False)
     series: Mapping[str, Samples] = field(default_factory=_no_series)
     unit: str = ""
     scale: float = 1.0

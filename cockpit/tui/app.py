@@ -177,6 +177,7 @@ class CockpitApp(App[int]):
         self._groups: dict[str, tuple[str, str, set[str]]] = {}  # key -> (wording, first message, hosts)
         self._group_timers: dict[str, Timer] = {}
         self._has_output = False
+        self._is_driver = status.is_driver  # refreshed every clock tick (output lines do not ask)
         self.notices: list[Notice] = []  # every notification shown (tests read it)
         self.journal_path: str | None = None  # the journal of this session, printed on quit
         self.stopped = False  # the controller was stopped by the app
@@ -294,6 +295,7 @@ class CockpitApp(App[int]):
         self.refresh_all()
 
     def refresh_all(self) -> None:
+        self._is_driver = self.feed.status().is_driver if self.feed is not None else False
         self.journal_path = self.feed.status().journal_path if self.feed is not None else None
         self.refresh_steps()
         self.refresh_checks()
@@ -306,7 +308,7 @@ class CockpitApp(App[int]):
             return  # events queued while the app shut down: nothing left to draw them on
         ev = message.event
         if isinstance(ev, OutputEvent):
-            if self.feed is not None and self.feed.status().is_driver:
+            if self._is_driver:
                 line = ev.line
                 self.show_output(line.step_id, line.host, line.text, line.stream)
         elif isinstance(ev, StepEvent):
@@ -345,7 +347,7 @@ class CockpitApp(App[int]):
 
     def _journal_event(self, entry: Any) -> None:
         kind = entry.get("type")
-        observer = self.feed is not None and not self.feed.status().is_driver
+        observer = self.feed is not None and not self._is_driver
         if observer and kind == "step_output":
             for text in entry.get("lines", entry.get("tail", [])) or []:
                 self.show_output(str(entry.get("step")), str(entry.get("host", "?")), str(text))
@@ -454,6 +456,7 @@ class CockpitApp(App[int]):
         started = session.rollback_started if session is not None else None
         ended = session.rollback_ended if session is not None else None
         status = self.feed.status() if self.feed is not None else FeedStatus()
+        self._is_driver = status.is_driver
         start_key = keys.display(keys.app_key(self.profile, "start_rollback"))
         info = HeaderInfo(
             name=self.profile.cockpit.name,
@@ -487,6 +490,8 @@ class CockpitApp(App[int]):
             if panel.data is not None:
                 deadline = present.deadline_for(self.profile, sig, started, self._check_status.get(check.id))
                 panel.data = replace(panel.data, now=now, deadline=deadline)
+                if deadline is not None:
+                    panel.refresh()  # the countdown moved (``now`` alone compares equal)
 
     # -- notifications -------------------------------------------------------------------------
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
