@@ -215,6 +215,8 @@ class CockpitApp(App[int]):
         self.header = self.query_one(CockpitHeader)
         self.checklist = self.query_one(Checklist)
         self.log_pane = self.query_one(LogPane)
+        hosts = {h for group in self.profile.hosts.values() for h in group}
+        self.log_pane.host_width = min(32, max((len(h) for h in hosts), default=1))
         self.next_line = self.query_one("#next", Static)
         self.panels = {sig.id: self.query_one(f"#panel-{sig.id}", SignalPanel) for sig in self._signals}
         checklist = self.checklist
@@ -755,6 +757,21 @@ class CockpitApp(App[int]):
 
     def action_help(self) -> None:
         self.push_screen(self.help_screen())
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's Screenshot: saved under the cockpit's state directory (created), and said where,
+        or why not, in plain text."""
+        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        folder = Path(path) if path else Path(base) / "cockpit" / "screenshots"  # beside the journals
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            saved = self.save_screenshot(filename, str(folder), time_format)
+        except OSError as e:
+            self.notify(f"screenshot not saved: {folder}: {e.strerror or e}", severity="error", timeout=10)
+            return None
+        self.notify(f"screenshot saved: {saved}", timeout=8)
+        return saved
 
     def action_toggle_theme(self) -> None:
         i = THEMES.index(self.theme) if self.theme in THEMES else -1

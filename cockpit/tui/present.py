@@ -333,7 +333,7 @@ def host_outcome(h: Mapping[str, Any]) -> str:
 
 def step_detail(profile: Profile, step: StepSpec, session: Session | None, progress: tuple[int, int] | None) -> str:
     """The detail of a step: where it runs, its last run, and every host's result and output."""
-    lines = [f"{step.id}: {step.title}", f"phase {step.phase} · kind {step.kind} · on {where_it_runs(profile, step)}"]
+    lines = [f"{step.id}: {step.title}", f"phase {step.phase} · kind {step.kind} · where: {where_it_runs(profile, step)}"]
     if step.command:
         lines.append(f"$ {profile.expand(step.command)}")
     if step.after:

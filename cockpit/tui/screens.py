@@ -96,7 +96,7 @@ class ConfirmStepScreen(ModalScreen[Confirmed | None]):
             if p.command:
                 yield Static(Content.assemble(("$ ", "$text-muted"), p.command), classes="command", id="command")
             hosts = p.where or (", ".join(p.hosts) if p.hosts else "(runs locally / no hosts)")
-            yield Static(Content.assemble(("on ", "$text-muted"), (hosts, "bold")), id="hosts")
+            yield Static(Content.assemble(("where: ", "$text-muted"), (hosts, "bold")), id="hosts")
             if p.note:
                 yield Static(Content.assemble(("why / watch: ", "$text-muted"), p.note), id="note")
             if p.destructive:

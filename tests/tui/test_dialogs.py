@@ -162,3 +162,24 @@ async def test_footer_shows_only_keys_that_act_now(
         assert "Start rollback" not in footer(app) and "Cancel step" not in footer(app)
         await pilot.press("q")
         await until(lambda: app.stopped, what="quit")
+
+
+async def test_screenshot_says_where_or_why_not(
+    make_profile: Callable[..., Profile], hanging_source: HttpStub, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    profile = make_profile(hanging_source.url("/healthz"))
+    app = CockpitApp(profile, controller=Controller(profile, read_only=True), read_only=True)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        saved = app.deliver_screenshot()  # what the palette's "Screenshot" calls
+        assert saved is not None and Path(saved).is_file() and Path(saved).read_text().startswith("<svg")
+        assert any(n.message == f"screenshot saved: {saved}" for n in app.notices)
+        blocker = tmp_path / "not-a-dir"
+        blocker.write_text("")
+        monkeypatch.setenv("XDG_STATE_HOME", str(blocker))  # the folder cannot be created
+        assert app.deliver_screenshot() is None
+        failed = [n.message for n in app.notices if n.message.startswith("screenshot not saved:")]
+        assert failed and str(blocker) in failed[0] and "[$" not in failed[0], failed
+        await until(lambda: "screenshot not saved" in screen_text(app), what="the reason on screen")
+        await pilot.press("q")
+        await until(lambda: app.stopped, what="quit")
