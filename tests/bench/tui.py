@@ -144,14 +144,13 @@ class StackForTui:
 
 async def bench_memory() -> None:
     """Feed 10,000 samples per series through a SeriesStore into a headless app."""
+    from cockpit.checks import CheckEngine
+    from cockpit.feed import FeedStatus
     from cockpit.series import SeriesStore
+    from cockpit.session import Session
     from cockpit.tui import scenes
     from cockpit.tui.app import CockpitApp
     from widgets.chart import LineChartPanel, render_chart
-
-    from cockpit.checks import CheckEngine
-    from cockpit.feed import FeedStatus
-    from cockpit.session import Session
 
     profile = scenes.academy_profile()
     store = SeriesStore(profile, now=scenes.T0)
