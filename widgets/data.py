@@ -125,3 +125,5 @@ class HeaderInfo:
     start_hint: str = ""  # how the RTO clock starts, e.g. "r, or the first rollback step (a)"
     note: str = ""  # e.g. "resumed session from 10:42"
     connections: str = ""  # e.g. "ssh 3/3"
+    lock_scope: str = ""  # e.g. "bastion-wide" / "this user only"
+    alert: str = ""  # what stops the cockpit from acting, e.g. "JOURNAL BROKEN: disk full" (drawn loud)

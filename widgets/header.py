@@ -48,7 +48,8 @@ class CockpitHeader(Widget):
         env = info.environment
         env_style = "bold reverse $error" if env.lower() in ("production", "prod") else "bold $primary"
         badge = (" READ-ONLY ", "bold reverse $secondary") if info.read_only else (" DRIVER ", "bold reverse $success")
-        lock = f"  lock: {info.lock_holder}" if info.lock_holder else "  lock: free"
+        scope = f" ({info.lock_scope})" if info.lock_scope else ""
+        lock = f"  lock{scope}: {info.lock_holder}" if info.lock_holder else f"  lock{scope}: free"
         first = Content.assemble(
             (info.name, "bold"),
             "  ",
@@ -60,6 +61,8 @@ class CockpitHeader(Widget):
         )
         rto, style = rto_text(info)
         second = Content.assemble(
+            (f" {info.alert} " if info.alert else "", "bold reverse $error"),
+            (" " if info.alert else "", ""),
             (rto, style),
             (f"   {info.note}" if info.note else "", "italic $text-muted"),
             (lock, "$text-muted"),

@@ -474,6 +474,8 @@ class CockpitApp(App[int]):
             start_hint=present.rto_hint(self.profile, start_key),
             note=self.note,
             connections=status.connections,
+            lock_scope=status.lock_scope,
+            alert=present.status_alert(status),
         )
         self.header.info = info  # an idle cockpit stays idle: equal info repaints nothing
         running = bool(self.feed is not None and self.feed.running) or bool(session is not None and session.running)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from cockpit.feed import FeedStatus
 from cockpit.profile.model import CheckSpec, Profile, SignalSpec, StepSpec
 from cockpit.series import SignalView
 from cockpit.session import Session
@@ -391,3 +392,14 @@ def notification_group(host: str, event: str, detail: str) -> tuple[str, str]:
     generic = detail.replace(host, "…") if host else detail
     generic = _ADDRESS.sub("…", generic)
     return f"{event}|{generic}", f"{event} {generic}".strip()
+
+
+def status_alert(status: FeedStatus) -> str:
+    """The loud words for what stops this cockpit from acting or from being believed ('' when nothing)."""
+    if status.journal_error:
+        return f"JOURNAL BROKEN: {status.journal_error}"
+    if status.driver_gone:
+        return "DRIVER GONE: nobody is driving"
+    if status.approvals:
+        return "WAITING FOR APPROVAL: " + "; ".join(status.approvals)
+    return ""

@@ -17,6 +17,8 @@ from tests.support.httpstub import HttpStub
 from tests.support.sshd import TestSshd, keygen, running_sshd
 from tests.tui.conftest import until
 from tests.tui.screen_text import checklist_text, screen_text
+from widgets.checklist import Checklist
+from widgets.logpane import LogPane
 
 MANY = {f"app-{i:02d}": f"127.0.2.{i}" for i in range(1, 13)}  # sshd listens on at most 16 sockets
 
@@ -183,3 +185,33 @@ async def test_screenshot_says_where_or_why_not(
         await until(lambda: "screenshot not saved" in screen_text(app), what="the reason on screen")
         await pilot.press("q")
         await until(lambda: app.stopped, what="quit")
+
+
+async def test_an_observer_sees_a_failure_and_its_hosts_in_the_output_pane(
+    make_profile: Callable[..., Profile], hanging_source: HttpStub, marker_dir: Path
+) -> None:
+    """Not just ✘: the observer's output pane gets the reason and every failed host's error, and the row a mark."""
+    profile = make_profile(hanging_source.url("/healthz"))
+    driver = Controller(profile)
+    await driver.start(poll=False)
+    try:
+        observer = Controller(profile, read_only=True)
+        app = CockpitApp(profile, controller=observer, read_only=True)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await until(lambda: all(driver.pool.state(h) == "connected" for h in ("web-1", "web-2")),
+                        what="the driver's connections")
+            marker_dir.rmdir()  # `touch` into a missing directory fails on both hosts
+            result = await driver.fire("touch", yes=True)
+            assert result.state == "failed", result
+            log = app.query_one(LogPane)
+            await until(lambda: any("touch failed (0/2 hosts ok)" in ln for ln in log.plain_lines()),
+                        what=f"the failure followed: {log.plain_lines()}")
+            for host in ("web-1", "web-2"):
+                assert any(ln.startswith(host) and "failed, exit 1" in ln for ln in log.plain_lines()), \
+                    log.plain_lines()
+            row = next(r for r in app.query_one(Checklist).steps if r.step_id == "touch")
+            assert row.state == "failed" and row.unseen
+            await pilot.press("q")
+            await until(lambda: app.stopped, what="quit")
+    finally:
+        await driver.stop()

@@ -131,3 +131,29 @@ async def test_chart_draws_braille_units_and_step_markers() -> None:
         assert "now" in chart and "m" in chart
         rows = chart.splitlines()
         assert any("p" in row and "m" in row for row in rows), chart  # the step markers' labels
+
+
+async def test_header_draws_the_feed_status_fields() -> None:
+    """The facts other parts add to FeedStatus (lock scope, a broken journal, ...) reach the screen as they are."""
+    from cockpit.feed import FeedStatus
+    from cockpit.tui.present import status_alert
+    from widgets.data import HeaderInfo
+    from widgets.header import CockpitHeader
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield CockpitHeader()
+
+    app = One()
+    async with app.run_test(size=(120, 5)) as pilot:
+        status = FeedStatus(is_driver=True, lock_holder="deploy@bastion-1", lock_scope="bastion-wide",
+                            journal_error="disk full")
+        app.query_one(CockpitHeader).info = HeaderInfo(
+            "p", "drill", False, "deploy@bastion-1", 0.0, lock_holder=status.lock_holder,
+            lock_scope=status.lock_scope, alert=status_alert(status))
+        await pilot.pause()
+        text = screen_text(app)
+        assert "lock (bastion-wide): deploy@bastion-1" in text
+        assert "JOURNAL BROKEN: disk full" in text
+    assert status_alert(FeedStatus(driver_gone=True)).startswith("DRIVER GONE")
+    assert status_alert(FeedStatus()) == ""
