@@ -34,8 +34,9 @@ async def test_precondition_override_is_explained_and_enter_says_why(
         await pilot.press("d")  # destructive, typed, after `touch` (not run)
         await until(lambda: isinstance(app.screen, ConfirmStepScreen), what="confirmation")
         modal = app.screen
+        await until(lambda: "precondition missing: touch has not succeeded" in screen_text(app),
+                    what="the dialog drawn")
         shown = screen_text(app)
-        assert "precondition missing: touch has not succeeded" in shown
         assert "Fire stays disabled until the override is ticked (Tab to it, Space ticks it)" in shown
         assert "the RTO clock has not started" in shown  # a destructive step before the clock
         await pilot.press(*"drill", "enter")  # the environment typed, Enter: says why nothing fires
@@ -199,7 +200,7 @@ async def test_an_observer_sees_a_failure_and_its_hosts_in_the_output_pane(
         app = CockpitApp(profile, controller=observer, read_only=True)
         async with app.run_test(size=(120, 36)) as pilot:
             await until(lambda: all(driver.pool.state(h) == "connected" for h in ("web-1", "web-2")),
-                        what="the driver's connections")
+                        timeout=90, what="the driver's connections")
             marker_dir.rmdir()  # `touch` into a missing directory fails on both hosts
             result = await driver.fire("touch", yes=True)
             assert result.state == "failed", result
