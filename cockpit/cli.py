@@ -30,8 +30,6 @@ GLOBAL_OPTIONS = {"profile": "--profile", "read_only": "--read-only"}
 # `check`, `status` and `report` never fire a step nor write state: --read-only holds for them as it is.
 NOT_APPLICABLE: dict[tuple[str | None, str], str] = {
     ("demo", "profile"): "cockpit demo runs its own bundled demo profile; --profile does not apply",
-    ("report", "profile"): "cockpit report reads a journal, not a profile (cockpit report JOURNAL); "
-                           "--profile does not apply",
     ("profile", "profile"): "cockpit profile init writes a new profile at PATH; --profile does not apply",
     ("profile", "read_only"): "cockpit profile init writes a file, so it cannot be --read-only",
     ("abandon", "read_only"): "cockpit abandon writes the journal, so it cannot be --read-only",
@@ -147,8 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--override", action="store_true", help="run although `after` steps have not succeeded (journalled)")
 
     rep = sub.add_parser("report", help="the incident timeline from a journal")
-    rep.add_argument("journal", metavar="JOURNAL")
+    rep.add_argument("journal", metavar="JOURNAL", nargs="?", help="a journal file (or --latest)")
     _add_globals(rep, "report")
+    rep.add_argument("--latest", action="store_true", help="the newest incident's journal (of --profile P if given)")
     rep.add_argument("--format", choices=("md", "json"), default="md", action=_Once)
 
     ab = sub.add_parser("abandon", help="close the profile's open session for good (the next driver starts anew)")

@@ -31,6 +31,17 @@ from typing import Any
 from cockpit import procs
 from cockpit.checks import CheckEngine
 from cockpit.entries import EntryType
+from cockpit.feed import (
+    ChecksEvent,
+    ConnectionEvent,
+    FeedEvent,
+    FeedStatus,
+    JournalEvent,
+    JournalProblemEvent,
+    OutputEvent,
+    SeriesEvent,
+    StepEvent,
+)
 from cockpit.freshness import json_number
 from cockpit.guard import Action, Decision, Guard
 from cockpit.journal import (
@@ -142,6 +153,59 @@ class Controller:
                 fn(*args)
             except Exception:  # a broken listener must not stop the check tick or the poller
                 log.exception("%s listener failed", kind)
+
+    # -- the feed (cockpit.feed.Feed): what the TUI reads ---------------------------------
+    def subscribe(self, sink: Callable[[FeedEvent], None]) -> Callable[[], None]:
+        """Every event as one typed value (`cockpit.feed`); returns the unsubscribe callable."""
+        offs = [
+            self.on_output(lambda line: sink(OutputEvent(line))),
+            self.on_step(lambda step_id, result: sink(StepEvent(step_id, result))),
+            self.on_series(lambda *_: sink(SeriesEvent())),
+            self.on_checks(lambda transitions: sink(ChecksEvent(tuple(transitions)))),
+            self.on_connection(lambda host, event, detail: sink(ConnectionEvent(host, event, detail))),
+            self.on_journal(lambda entry: sink(JournalEvent(entry))),
+            self.on_journal_problem(lambda problem: sink(JournalProblemEvent(problem))),
+        ]
+
+        def unsubscribe() -> None:
+            for off in offs:
+                off()
+
+        return unsubscribe
+
+    def signal_view(self, signal_id: str, now: float) -> Any:
+        try:
+            return self.store.view(signal_id, now)
+        except KeyError:
+            return None
+
+    def check_states(self) -> list[Any]:
+        return self.checks.states()
+
+    def check_history(self, check_id: str) -> list[tuple[float, str]]:
+        return list(self.checks.history(check_id))
+
+    def status(self) -> FeedStatus:
+        holder = self.lock_holder
+        return FeedStatus(
+            is_driver=self.is_driver, read_only=self.read_only,
+            lock_holder=holder.describe() if holder is not None else None,
+            connections=self._connections_text(),
+            journal_path=str(self.journal.path) if self.journal is not None else None,
+            journal_error=self.journal_problem,
+        )
+
+    def _connections_text(self) -> str:
+        if self.pool is None:
+            return ""
+        hosts = sorted({h for group in self.profile.hosts.values() for h in group})
+        if not hosts:
+            return ""
+        up = 0
+        for h in hosts:
+            with contextlib.suppress(Exception):
+                up += self.pool.state(h) == "connected"
+        return f"ssh {up}/{len(hosts)} connected"
 
     # -- what the TUI draws ----------------------------------------------------------------
     @property

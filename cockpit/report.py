@@ -138,7 +138,10 @@ def _timeline(entries: Sequence[dict[str, Any]], d: Dialect = PLAIN) -> list[dic
             attached = True
         text = _event_text(e, d)
         if text is not None:
-            out.append({"ts": e["ts"], "time": _iso(float(e["ts"])), "type": t, "text": text})
+            row = {"ts": e["ts"], "time": _iso(float(e["ts"])), "type": t, "text": text}
+            if t == "check_transition":
+                row["check"] = e.get("check")
+            out.append(row)
     return out
 
 
@@ -289,9 +292,7 @@ def render(entries: Sequence[dict[str, Any]], d: Dialect) -> str:
         out.append("(no step was run)")
     if data["check_transitions"]:
         out += ["", d.heading(3, "Checks"), ""]
-        out += [f"{d.bullet}{_clock(t['ts'])} {c(t['check'])}: {x(t['from'])} → {x(t['to'])} ({x(t['reason'] or '')})"
-                + "".join(f"\n{d.sub_bullet}{line}" for line in evidence_lines(t.get("evidence"), d))
-                for t in data["check_transitions"]]
+        out += check_lines(data["check_transitions"], d)
     if data["manual_ticks"]:
         out += ["", d.heading(3, "Manual steps"), ""]
         out += [f"{d.bullet}{_clock(m['ts'])} {c(m['step'])}" + (f" by {x(m['by'])}" if m["by"] else "")
@@ -301,5 +302,71 @@ def render(entries: Sequence[dict[str, Any]], d: Dialect) -> str:
         out += [f"{d.bullet}{_clock(g['ts'])} {'override' if g['type'] == 'guard_override' else 'refused'} "
                 f"{c(g['step'])}: {x(g['reason'])}" for g in data["guard"]]
     out += ["", d.heading(3, "Timeline (UTC)"), ""]
-    out += [f"{d.bullet}{_clock(t['ts'])} {t['text']}" for t in _timeline(entries, d)]
+    out += timeline_lines(_timeline(entries, d), data["check_transitions"], d)
     return "\n".join(out) + "\n"
+
+
+FLAP_MIN = 4          # transitions of one check, back and forth, to count as flapping
+FLAP_GAP = 300.0      # seconds: a quieter gap than this ends a flapping run
+
+
+def flapping_runs(transitions: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The check transitions grouped into runs: consecutive transitions of one check less than
+    FLAP_GAP apart (other checks' transitions may come between). A run of FLAP_MIN or more is flapping."""
+    runs: list[list[dict[str, Any]]] = []
+    open_run: dict[str, list[dict[str, Any]]] = {}
+    for c in transitions:
+        key = str(c.get("check"))
+        run = open_run.get(key)
+        if run is not None and float(c["ts"]) - float(run[-1]["ts"]) < FLAP_GAP:
+            run.append(c)
+            continue
+        run = [c]
+        open_run[key] = run
+        runs.append(run)
+    return runs
+
+
+def _flap_text(run: Sequence[dict[str, Any]], d: Dialect) -> str:
+    """One flapping run as one line (without bullet or time): its states, count and last verdict."""
+    x, c = d.text, d.code
+    states = sorted({str(t.get("to")) for t in run} | {str(run[0].get("from"))})
+    last = run[-1]
+    return (f"{c(run[0].get('check'))}: flapping {' ↔ '.join(x(s) for s in states)}, {len(run)} transitions "
+            f"until {_clock(last['ts'])} (last → {x(last.get('to'))}: {x(last.get('reason') or '')})")
+
+
+def _transition_text(t: dict[str, Any], d: Dialect) -> str:
+    x, c = d.text, d.code
+    return (f"{c(t['check'])}: {x(t['from'])} → {x(t['to'])} ({x(t['reason'] or '')})"
+            + "".join(f"\n{d.sub_bullet}{line}" for line in evidence_lines(t.get("evidence"), d)))
+
+
+def check_lines(transitions: Sequence[dict[str, Any]], d: Dialect) -> list[str]:
+    """The Checks section: one line per transition with its evidence, a flapping run collapsed
+    into one line with its count."""
+    out: list[tuple[float, str]] = []
+    for run in flapping_runs(transitions):
+        if len(run) >= FLAP_MIN:
+            out.append((float(run[0]["ts"]), f"{d.bullet}{_clock(run[0]['ts'])} {_flap_text(run, d)}"))
+        else:
+            out += [(float(t["ts"]), f"{d.bullet}{_clock(t['ts'])} {_transition_text(t, d)}") for t in run]
+    return [line for _ts, line in sorted(out, key=lambda item: item[0])]
+
+
+def timeline_lines(timeline: Sequence[dict[str, Any]], transitions: Sequence[dict[str, Any]],
+                   d: Dialect) -> list[str]:
+    """The timeline, with each flapping run of a check shown once (where it began) instead of per transition."""
+    flapping = [run for run in flapping_runs(transitions) if len(run) >= FLAP_MIN]
+    hidden = {(float(t["ts"]), str(t.get("check"))) for run in flapping for t in run}
+    first = {(float(run[0]["ts"]), str(run[0].get("check"))): _flap_text(run, d) for run in flapping}
+    out = []
+    for t in timeline:
+        ts = float(t["ts"])
+        key = (ts, str(t.get("check")))
+        if t["type"] == "check_transition" and key in hidden:
+            if key in first:
+                out.append(f"{d.bullet}{_clock(ts)} {first.pop(key)}")
+            continue
+        out.append(f"{d.bullet}{_clock(ts)} {t['text']}")
+    return out

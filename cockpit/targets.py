@@ -10,10 +10,19 @@ def where_it_runs(profile: Profile, step: StepSpec) -> str:
     if step.kind == "local":
         return "this machine (the bastion)"
     if step.kind != "ssh":
-        return f"no host: a {step.kind} step"
+        return NO_HOST.get(step.kind, f"no host: this cockpit runs the {step.kind} step itself")
     group = ", ".join(profile.hosts.get(step.hosts or "", ())) or "(no hosts)"
     return {
         "once": f"ONE host, the first reachable of: {group}",
         "serial": f"one host after the other: {group}",
         "parallel": f"in parallel: {group}",
     }[step.run]
+
+
+NO_HOST = {
+    "email": "no host: this cockpit sends the email",
+    "slack": "no host: this cockpit posts to Slack",
+    "jira": "no host: this cockpit calls Jira",
+    "webhook": "no host: this cockpit calls the webhook",
+    "manual": "no host: a manual step, ticked by hand",
+}

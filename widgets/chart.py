@@ -75,17 +75,53 @@ class LineChartPanel(SignalPanel):
 
 
 def render_chart(data: PanelData, width: int, height: int) -> str:
-    """The chart as plain text (x: minutes before the newest sample)."""
+    """The chart as plain text, drawn in braille (2x4 dots a cell: the terminal's real resolution).
+
+    x: minutes before now; y: the signal's own unit on every tick label. The threshold is a
+    horizontal line, on a log scale when the values dwarf it (so it stays visible at any scale);
+    step events (``data.markers``) are vertical lines labelled with the step's key.
+    """
     import plotext as plt
 
     newest = max((s[-1][0] for s in data.series.values() if s), default=data.now)
     plt.clear_figure()
     plt.plotsize(width, height)
     plt.theme("clear")
+    values: list[float] = []
+    oldest = newest
     for _label, samples in sorted(data.series.items()):
-        points = [(ts, v) for ts, v in samples if math.isfinite(v) and math.isfinite(ts)]
+        points = [(ts, v * data.scale) for ts, v in samples if math.isfinite(v) and math.isfinite(ts)]
         if points:
-            plt.plot([(ts - newest) / 60 for ts, _ in points], [v * data.scale for _, v in points])
-    if data.threshold is not None:
-        plt.hline(data.threshold * data.scale)
+            oldest = min(oldest, points[0][0])
+            values += [v for _, v in points]
+            plt.plot([(ts - newest) / 60 for ts, _ in points], [v for _, v in points], marker="braille")
+    threshold = data.threshold * data.scale if data.threshold is not None else None
+    top = max([*values, threshold or 0.0, 0.0])
+    low = min([*values, threshold if threshold is not None else top])
+    log = threshold is not None and threshold > 0 and low > 0 and top > 20 * threshold
+    if log:
+        plt.yscale("log")
+    if threshold is not None:
+        plt.hline(threshold)
+    for ts, label in data.markers:
+        if oldest <= ts <= newest:
+            x = (ts - newest) / 60
+            plt.vline(x)
+            plt.text(label, x, top)
+    if values:
+        plt.yticks(*_ticks(low if threshold is None else min(low, threshold), top, data.unit, log=log))
+    span = max(1.0, (newest - oldest) / 60)
+    xs = [-span, -span * 2 / 3, -span / 3, 0.0]
+    plt.xticks(xs, [f"{x:.0f}m" if x else "now" for x in xs])
     return plt.uncolorize(plt.build())
+
+
+def _ticks(low: float, high: float, unit: str, n: int = 3, log: bool = False) -> tuple[list[float], list[str]]:
+    """``n`` y ticks from low to high (geometric on a log scale) labelled in the signal's unit."""
+    if high <= low:
+        high = low + 1.0
+    if log:
+        ticks = [low * (high / low) ** (i / (n - 1)) for i in range(n)]
+    else:
+        ticks = [low + (high - low) * i / (n - 1) for i in range(n)]
+    return ticks, [number(t, unit) for t in ticks]

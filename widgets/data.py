@@ -23,7 +23,9 @@ class PanelData:
     """One signal as a panel draws it (values already in the signal's own unit, unscaled)."""
 
     title: str
-    now: float
+    # the clock: not part of equality, so a new ``now`` alone repaints nothing (the app repaints a
+    # panel whose countdown moves)
+    now: float = field(compare=False)
     series: Mapping[str, Samples] = field(default_factory=_no_series)
     unit: str = ""
     scale: float = 1.0
@@ -36,6 +38,7 @@ class PanelData:
     expected_workers: Mapping[str, float] = field(default_factory=_no_counts)
     workers: Mapping[str, float] = field(default_factory=_no_counts)
     notes: tuple[str, ...] = ()  # extra facts, e.g. "latency 42ms"
+    markers: tuple[tuple[float, str], ...] = ()  # (ts, short label) of step events drawn on the time axis
     version: int = 0  # changes whenever the data changes: charts re-render only then
     age: float | None = None  # seconds since the oldest raw sample under the current values
     no_data: bool = False  # the last live answer held no series
@@ -94,6 +97,8 @@ class StepRow:
     hosts_done: int = 0
     hosts_total: int = 0
     detail: str = ""  # reason of a refusal/failure, or the manual note
+    next: bool = False  # the runbook's next step (highlighted)
+    unseen: bool = False  # failed/partial and its detail not yet opened: keeps a mark on the row
 
 
 @dataclass(frozen=True)
@@ -122,5 +127,8 @@ class HeaderInfo:
     rollback_started: float | None = None
     rollback_ended: float | None = None
     start_key: str = "r"
+    start_hint: str = ""  # how the RTO clock starts, e.g. "r, or the first rollback step (a)"
     note: str = ""  # e.g. "resumed session from 10:42"
     connections: str = ""  # e.g. "ssh 3/3"
+    lock_scope: str = ""  # e.g. "bastion-wide" / "this user only"
+    alert: str = ""  # what stops the cockpit from acting, e.g. "JOURNAL BROKEN: disk full" (drawn loud)

@@ -23,6 +23,13 @@ def duration(seconds: float) -> str:
     return f"-{out}" if seconds < 0 else out
 
 
+def short_duration(seconds: float) -> str:
+    """``0.7s`` / ``12s`` / ``4m07s``: tenths below ten seconds (a step's time), else as ``duration``."""
+    if 0 <= seconds < 9.95:
+        return f"{seconds:.1f}s"
+    return duration(seconds)
+
+
 def mmss(seconds: float) -> str:
     """``MM:SS`` for clocks (``-`` prefix when negative)."""
     s = int(abs(seconds))

@@ -13,7 +13,7 @@ from widgets.fmt import mmss
 def rto_text(info: HeaderInfo) -> tuple[str, str]:
     """(text, style) of the RTO clock: warning from 80 % of the budget, error from 100 %."""
     if info.rollback_started is None:
-        return f"RTO not started — press {info.start_key}", "$text-muted"
+        return f"RTO not started — starts with {info.start_hint or info.start_key}", "$text-muted"
     end = info.rollback_ended if info.rollback_ended is not None else info.now
     elapsed = max(0.0, end - info.rollback_started)
     text = f"RTO {mmss(elapsed)} / {mmss(info.rto_budget)}"
@@ -39,7 +39,7 @@ class CockpitHeader(Widget):
     }
     """
 
-    info: reactive[HeaderInfo | None] = reactive(None, layout=False, always_update=True)
+    info: reactive[HeaderInfo | None] = reactive(None, layout=False)
 
     def render(self) -> Content:
         info = self.info
@@ -48,7 +48,8 @@ class CockpitHeader(Widget):
         env = info.environment
         env_style = "bold reverse $error" if env.lower() in ("production", "prod") else "bold $primary"
         badge = (" READ-ONLY ", "bold reverse $secondary") if info.read_only else (" DRIVER ", "bold reverse $success")
-        lock = f"  lock: {info.lock_holder}" if info.lock_holder else "  lock: free"
+        scope = f" ({info.lock_scope})" if info.lock_scope else ""
+        lock = f"  lock{scope}: {info.lock_holder}" if info.lock_holder else f"  lock{scope}: free"
         first = Content.assemble(
             (info.name, "bold"),
             "  ",
@@ -56,9 +57,14 @@ class CockpitHeader(Widget):
             "  ",
             badge,
             f" {info.user_host}",
-            (lock, "$text-muted"),
             (f"  {info.connections}" if info.connections else "", "$text-muted"),
         )
         rto, style = rto_text(info)
-        second = Content.assemble((rto, style), (f"   {info.note}" if info.note else "", "italic $text-muted"))
+        second = Content.assemble(
+            (f" {info.alert} " if info.alert else "", "bold reverse $error"),
+            (" " if info.alert else "", ""),
+            (rto, style),
+            (f"   {info.note}" if info.note else "", "italic $text-muted"),
+            (lock, "$text-muted"),
+        )
         return Content("\n").join([first, second])

@@ -27,6 +27,7 @@ class LogPane(RichLog):
         height: 1fr;
         min-height: 3;
         scrollbar-size-vertical: 1;
+        scrollbar-size-horizontal: 0;
     }
     """
 
@@ -34,6 +35,7 @@ class LogPane(RichLog):
         super().__init__(max_lines=max_lines, wrap=False, markup=False, highlight=False, auto_scroll=True, id=id)
         self._kept: deque[LogLine] = deque(maxlen=max_lines)
         self.step_filter: str | None = None
+        self.host_width = 0  # host prefixes padded to this width, so the output lines up
         self.border_title = "output"
 
     def add(self, line: LogLine) -> None:
@@ -59,10 +61,9 @@ class LogPane(RichLog):
         """The lines currently shown, as plain text (tests read it)."""
         return [line.text for line in self.lines]
 
-    @staticmethod
-    def _format(line: LogLine) -> Text:
+    def _format(self, line: LogLine) -> Text:
         text = Text(no_wrap=True)
-        text.append(line.host, style="bold cyan")
+        text.append(line.host.ljust(self.host_width), style="bold red" if line.stream == "error" else "bold cyan")
         text.append(" │ ", style="dim")
-        text.append(line.text, style="red" if line.stream == "stderr" else "")
+        text.append(line.text, style="red" if line.stream in ("stderr", "error") else "")
         return text

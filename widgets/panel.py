@@ -36,7 +36,7 @@ class SignalPanel(Widget):
     SignalPanel.-compact { border: none; padding: 0 1; height: 1; }
     """
 
-    data: reactive[PanelData | None] = reactive(None, layout=False, always_update=True)
+    data: reactive[PanelData | None] = reactive(None, layout=False)
     compact: reactive[bool] = reactive(False, layout=True)
 
     def __init__(self, title: str, *, id: str | None = None, classes: str | None = None) -> None:

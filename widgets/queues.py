@@ -11,6 +11,7 @@ from widgets.fmt import number, sparkline
 from widgets.panel import SignalPanel, verdict
 
 MARK = "┃"
+LOG_FROM = 8.0  # bars switch to a log scale when the deepest queue is this many times the threshold
 
 
 class QueuePanel(SignalPanel):
@@ -26,6 +27,8 @@ class QueuePanel(SignalPanel):
         name_w = min(14, max((len(lb) for lb in labels), default=4))
         lines: list[Content] = []
         top = max([*(v for v in latest.values() if math.isfinite(v)), (data.threshold or 0) * 1.25, 1.0])
+        # depths far above the threshold: a log scale keeps the threshold mark inside the bar
+        log = data.threshold is not None and data.threshold > 0 and top > LOG_FROM * data.threshold
         for label in labels[:height]:
             value = latest.get(label)
             if value is None:
@@ -40,7 +43,7 @@ class QueuePanel(SignalPanel):
                 Content.assemble(
                     (label[:name_w].ljust(name_w), "bold"),
                     " ",
-                    *_bar(value, data.threshold, top, bar_w, style),
+                    *_bar(value, data.threshold, top, bar_w, style, log=log),
                     " ",
                     (value_s, style or "bold"),
                     " ",
@@ -52,7 +55,8 @@ class QueuePanel(SignalPanel):
                 )
             )
         if data.condition and len(lines) < height:
-            lines.append(Content.styled(f"threshold {data.condition} on every queue ({MARK})", "$text-muted"))
+            scale = ", log scale" if log else ""
+            lines.append(Content.styled(f"threshold {data.condition} on every queue ({MARK}{scale})", "$text-muted"))
         return lines
 
     def summary(self, data: PanelData) -> str:
@@ -72,7 +76,11 @@ def _workers(data: PanelData, label: str) -> str:
     return f"w {cur}/{exp}"
 
 
-def _bar(value: float, threshold: float | None, top: float, width: int, style: str) -> list[tuple[str, str]]:
+def _bar(value: float, threshold: float | None, top: float, width: int, style: str, *,
+         log: bool = False) -> list[tuple[str, str]]:
+    if log:
+        return _bar(math.log1p(max(0.0, value)) if math.isfinite(value) else value,
+                    math.log1p(threshold) if threshold is not None else None, math.log1p(top), width, style)
     ratio = value / top if top > 0 and not math.isnan(value) else 0.0
     filled = width if ratio == math.inf else max(0, min(width, round(ratio * width))) if math.isfinite(ratio) else 0
     mark = None if threshold is None else min(width - 1, round(threshold / top * width))

@@ -131,6 +131,7 @@ class HostState:
     octane_pid: int | None = None
     config_cache: dict[str, str] | None = None  # bootstrap/cache/config.php: .env as it was when cached
     migration_files: bool = True  # false after `schema:dump --prune` deleted database/migrations
+    health_bad: bool = False  # its /healthz is failing (faults come in runs, not coin flips)
 
     @property
     def env(self) -> dict[str, str]:
@@ -214,6 +215,7 @@ class AcademySim:
             h.config_cache = h.env  # production hosts run `config:cache` at deploy
             if role == "web":
                 h.octane_running, h.fpm_octane_flag, h.fpm_pid, h.octane_pid = True, True, pid, pid + 41
+                h.health_bad = True  # the incident is under way: Octane's workers are exhausted
             elif role == "worker":
                 h.horizon, h.horizon_pid = "running", pid
             self.hosts[name] = h
@@ -349,24 +351,36 @@ class AcademySim:
         self.sync()
         web = self.hosts[WEB_HOSTS[self.health_counter % len(WEB_HOSTS)]]
         self.health_counter += 1
-        r = self.rng.random()
         slow = 1.2 / max(1.0, self.speed) ** 0.75  # a slow answer, shortened less than time
         if web.serving == "octane" and not web.octane_running:
             return Health(502, 0.0, "<html><head><title>502 Bad Gateway</title></head></html>\n", "text/html")
+        # A real fault persists: an exhausted worker pool stays exhausted for a while, a stale socket
+        # fails a run of requests. Each host's health is a two-state chain (P(ok -> bad), P(bad -> ok)),
+        # so a degraded stack answers "200 twice in a row" only by rare accident.
         if web.serving == "octane":
-            if r < 0.35:
+            if self._health_run(web, fail=0.7, recover=0.015):
                 return Health(500, slow * 0.4, _health_body(web.name, "fail", octane="worker exhausted"))
-            if r < 0.55:
-                return Health(200, slow, _health_body(web.name, "ok", octane="slow"))
-        if web.serving == "fpm" and web.octane_running and r < 0.1:
-            return Health(500, 0.0, _health_body(web.name, "fail", octane="stale socket"))
-        if self.contract_applied and self.rng.random() < 0.2:
-            return Health(
-                500, 0.0, _health_body(web.name, "fail", database="column feed_items.score not found")
-            )
+            return Health(200, slow, _health_body(web.name, "ok", octane="slow"))
+        if web.serving == "fpm" and web.octane_running:
+            if self._health_run(web, fail=0.08, recover=0.5):
+                return Health(500, 0.0, _health_body(web.name, "fail", octane="stale socket"))
+            return Health(200, 0.0, _health_body(web.name, "ok"))
+        if self.contract_applied:
+            if self._health_run(web, fail=0.15, recover=0.4):
+                return Health(
+                    500, 0.0, _health_body(web.name, "fail", database="column feed_items.score not found")
+                )
+            return Health(200, 0.0, _health_body(web.name, "ok"))
+        web.health_bad = False
         return Health(200, 0.0, _health_body(web.name, "ok"))
 
     # ---------------------------------------------------------------- actions (the hosts' commands)
+
+    def _health_run(self, host: HostState, *, fail: float, recover: float) -> bool:
+        """Advance ``host``'s health chain by one request; True while it is failing."""
+        r = self.rng.random()
+        host.health_bad = r >= recover if host.health_bad else r < fail
+        return host.health_bad
 
     def note(self, text: str) -> None:
         self.events.append((self.t, text))

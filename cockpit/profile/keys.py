@@ -10,26 +10,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-APP_KEYS: Mapping[str, str] = MappingProxyType(
+# The one table of the app's keys: action -> (default key, what it does). The loader refuses a
+# step key that collides with one of them, `[cockpit] keys` may rebind any of them, and the TUI
+# builds every binding from it (tests check each action is bound to its key somewhere in the app).
+APP_ACTIONS: Mapping[str, tuple[str, str]] = MappingProxyType(
     {
-        "quit": "q",
-        "help": "?",
-        "start_rollback": "r",
-        "force_quit": "ctrl+q",
-        "command_palette": "ctrl+p",
-        "focus_next": "tab",
-        "cancel": "escape",
-        "select": "enter",
-        "cursor_up": "up",
-        "cursor_down": "down",
-        "filter": "/",
-        "toggle": "space",
+        "quit": ("q", "Quit"),
+        "help": ("?", "Help"),
+        "start_rollback": ("r", "Start rollback"),
+        "force_quit": ("ctrl+q", "Quit"),
+        "command_palette": ("ctrl+p", "Commands"),
+        "focus_next": ("tab", "Next field"),
+        "cancel": ("escape", "Close dialog"),
+        "select": ("enter", "Fire / open"),
+        "cursor_up": ("up", "Up"),
+        "cursor_down": ("down", "Down"),
+        "filter": ("/", "Filter log…"),
+        "toggle": ("space", "Detail"),
         # the TUI's own: cycle the log's step filter, cancel the running step, theme
-        "cycle_filter": "ctrl+f",
-        "cancel_step": "ctrl+k",
-        "toggle_theme": "ctrl+t",
+        "cycle_filter": ("ctrl+f", "Log filter"),
+        "cancel_step": ("ctrl+k", "Cancel step"),
+        "toggle_theme": ("ctrl+t", "Theme"),
     }
 )
+APP_KEYS: Mapping[str, str] = MappingProxyType({a: k for a, (k, _label) in APP_ACTIONS.items()})
 MULTIPLEXER_KEYS: Mapping[str, str] = MappingProxyType(
     {"ctrl+b": "the tmux prefix", "ctrl+a": "the screen prefix"}
 )

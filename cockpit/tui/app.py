@@ -1,50 +1,72 @@
-"""The cockpit app: header, panels, checklist, log pane, footer; keys wired to the Controller.
+"""The cockpit app: header, panels, checklist, next step, log pane, footer; keys wired to the Controller.
 
-The app only draws what the engine reports. Everything comes in through the
-``show_*`` methods, which the controller's listeners call (and which tests and
-the screenshot script call with fixed values). Nothing here waits for the
-network: the controller starts in a worker after the first screen is drawn.
+The app reads one thing, a `cockpit.feed.Feed`: the live `Controller`, or the fixed
+scenes of `cockpit.tui.scenes`. The feed's events arrive as Textual messages
+(`EngineEvent`): a subscriber called inside a journal write only posts a message,
+so nothing drawn here runs inside the journal writer. What is drawn is decided in
+`present.py`; widgets only render the plain values they are given, and Textual
+compares them (a reactive set to an equal value repaints nothing).
+
+Nothing here waits for the network: the controller starts after the first screen.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult
-from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.events import Key, Resize
+from textual.message import Message
 from textual.notifications import SeverityLevel
+from textual.timer import Timer
 from textual.widgets import Footer, Static
 
-from cockpit.profile.model import Profile, SignalSpec
+from cockpit.feed import (
+    ChecksEvent,
+    ConnectionEvent,
+    Feed,
+    FeedEvent,
+    FeedStatus,
+    JournalEvent,
+    JournalProblemEvent,
+    OutputEvent,
+    SeriesEvent,
+    StepEvent,
+)
+from cockpit.profile.model import Profile
+from cockpit.session import Session
 from cockpit.tui import bindings as keys
 from cockpit.tui import present
+from cockpit.tui.actions import StepActions
 from cockpit.tui.commands import StepCommands
 from cockpit.tui.screens import (
-    ConfirmStepScreen,
+    SMALL_HEIGHT,
+    DetailScreen,
     FilterScreen,
     HelpScreen,
-    ManualTickScreen,
-    Ticked,
     YesNoScreen,
 )
 from widgets.chart import LineChartPanel
 from widgets.checklist import Checklist
 from widgets.data import CheckRow, HeaderInfo
-from widgets.fmt import clock, number
+from widgets.fmt import clock
 from widgets.header import CockpitHeader
 from widgets.history import HistoryPanel
 from widgets.logpane import LogLine, LogPane
 from widgets.panel import SignalPanel
 from widgets.queues import QueuePanel
 from widgets.value import ValuePanel
+
+if TYPE_CHECKING:
+    from cockpit.controller import Controller
 
 PANELS: dict[str, type[SignalPanel]] = {
     "bars": QueuePanel,
@@ -53,31 +75,63 @@ PANELS: dict[str, type[SignalPanel]] = {
     "value": ValuePanel,
 }
 THEMES = ("nord", "ansi-dark", "textual-dark")  # calm dark default; ansi-dark for limited-colour terminals
-DEBOUNCE = 1.0  # seconds: a second press of a destructive key within this is ignored
 COMPACT_WIDTH, COMPACT_HEIGHT = 100, 30
+WIDE_WIDTH, WIDE_HEIGHT = 160, 44
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 SERIES_COALESCE = 0.25  # seconds: series updates arriving within this share one repaint
+GROUP_WINDOW = 0.5  # seconds: the same connection event on many hosts, each within this of the last, is one notification
+VIM_KEYS = {"j": "cursor_down", "k": "cursor_up"}  # bound only when no step takes the key
 
 
-class CockpitApp(App[int]):
+class Notice(NamedTuple):
+    """A notification as shown (after redaction)."""
+
+    message: str
+    severity: SeverityLevel
+    title: str
+
+
+class EngineEvent(Message):
+    """One event of the feed, delivered through the app's message queue."""
+
+    def __init__(self, event: FeedEvent) -> None:
+        super().__init__()
+        self.event = event
+
+
+class CockpitApp(StepActions):
     """The rollback cockpit."""
 
     TITLE = "cockpit"
     CSS = """
     Screen { layout: vertical; }
     #body { height: 1fr; }
-    #panels { width: 54; height: 1fr; }
+    #panels-col { width: 54; height: 1fr; }
+    #panels { height: 1fr; scrollbar-size-vertical: 1; }
+    #panels LineChartPanel { height: 1fr; min-height: 8; }
+    #panels-more { height: 1; color: $warning; text-style: bold; display: none; }
+    #panels-more.-shown { display: block; }
     #right { width: 1fr; }
     #checklist-box {
         height: 1fr; border: round $accent; border-title-color: $text; border-title-style: bold;
     }
+    #checklist-box:focus-within { border: round $accent-lighten-1; }
+    #next { height: 1; padding: 0 1; background: $boost; text-wrap: nowrap; text-overflow: ellipsis; }
     LogPane { height: 11; }
+    Screen.-wide #panels-col { width: 42%; }
+    Screen.-wide #panels QueuePanel { height: 7; }
+    Screen.-wide #panels HistoryPanel, Screen.-wide #panels ValuePanel { height: 6; }
+    Screen.-wide #checklist-box { height: 3fr; }
+    Screen.-wide LogPane { height: 2fr; }
     Screen.-compact #body { layout: vertical; }
-    Screen.-compact #panels { width: 1fr; height: auto; }
+    Screen.-compact #panels-col { width: 1fr; height: auto; }
+    Screen.-compact #panels { height: auto; }
+    Screen.-compact #panels LineChartPanel { height: 1; min-height: 1; }
     Screen.-compact LogPane { height: 6; }
-    #panels.-empty { display: none; }
+    #panels-col.-empty { display: none; }
     #too-small { display: none; padding: 1 2; color: $warning; text-style: bold; }
     Screen.-tiny #body { display: none; }
+    Screen.-tiny #next { display: none; }
     Screen.-tiny #too-small { display: block; }
     """
     BINDINGS = keys.app_bindings()
@@ -87,7 +141,8 @@ class CockpitApp(App[int]):
         self,
         profile: Profile,
         *,
-        controller: Any | None = None,
+        feed: Feed | None = None,
+        controller: Controller | None = None,
         read_only: bool = False,
         clock: Callable[[], float] = time.time,
         user_host: str | None = None,
@@ -98,7 +153,9 @@ class CockpitApp(App[int]):
         super().__init__()
         self.profile = profile
         self.controller = controller
-        self.read_only = bool(read_only or profile.cockpit.read_only or getattr(controller, "read_only", False))
+        self.feed: Feed | None = feed if feed is not None else controller
+        status = self.feed.status() if self.feed is not None else FeedStatus()
+        self.read_only = bool(read_only or profile.cockpit.read_only or status.read_only)
         self.clock = clock
         self.user_host = user_host or _whoami()
         self.note = note
@@ -107,19 +164,28 @@ class CockpitApp(App[int]):
         self.theme = wanted if wanted in self.available_themes else THEMES[0]
         self.debounce_clock: Callable[[], float] = time.monotonic
         self._signals = present.panel_signals(profile)
-        self._views: dict[str, Any] = {}
-        self._checks: list[Any] | None = None
-        self._fixed_session: Any = None
         self._check_status: dict[str, str] = {}
         self._last_press: dict[str, float] = {}
         self._refresh_pending = False
         self._units = present.check_units(profile)
         self._unsubscribe: list[Callable[[], None]] = []
+        self._unseen: set[str] = set()      # failed steps whose detail was not opened yet
+        self._next: str | None = None       # the runbook's next step (highlighted)
+        self._groups: dict[str, tuple[str, str, set[str]]] = {}  # key -> (wording, first message, hosts)
+        self._group_timers: dict[str, Timer] = {}
+        self._has_output = False
+        self._is_driver = status.is_driver  # refreshed every clock tick (output lines do not ask)
+        self.notices: list[Notice] = []  # every notification shown (tests read it)
+        self.journal_path: str | None = None  # the journal of this session, printed on quit
         self.stopped = False  # the controller was stopped by the app
         self.step_keys: dict[str, str] = {}
         for key, action, label in keys.step_bindings(profile):
-            self.bind(key, action, description=label)
+            self.bind(key, action, description=label, show=False)
             self.step_keys[key] = action
+        taken = set(self.step_keys) | {keys.app_key(profile, a) for a in keys.APP_LEVEL}
+        for key, action in VIM_KEYS.items():
+            if key not in taken:
+                self.bind(key, f"checklist_{action}", show=False)
         self.set_keymap(keys.keymap(profile))
 
     # -- layout ------------------------------------------------------------------------------
@@ -127,32 +193,47 @@ class CockpitApp(App[int]):
         yield CockpitHeader(id="header")
         yield Static("", id="too-small")
         with Horizontal(id="body"):
-            with Vertical(id="panels", classes="" if self._signals else "-empty"):
-                for sig in self._signals:
-                    yield PANELS.get(sig.view, ValuePanel)(sig.title or sig.id, id=f"panel-{sig.id}")
+            with Vertical(id="panels-col", classes="" if self._signals else "-empty"):
+                with VerticalScroll(id="panels", can_focus=False):
+                    for sig in self._signals:
+                        yield PANELS.get(sig.view, ValuePanel)(sig.title or sig.id, id=f"panel-{sig.id}")
+                yield Static("", id="panels-more")
             with Vertical(id="right"):
-                box = VerticalScroll(id="checklist-box")
+                box = VerticalScroll(id="checklist-box", can_focus=False)
                 box.border_title = "checklist"
                 with box:
                     yield Checklist(id="checklist")
+                yield Static("", id="next")
                 yield LogPane(id="log")
         yield Footer()
 
     def on_mount(self) -> None:
-        checklist = self.query_one(Checklist)
+        # the widgets, found once: a timer firing while the app shuts down never queries an emptied screen
+        self.header = self.query_one(CockpitHeader)
+        self.checklist = self.query_one(Checklist)
+        self.log_pane = self.query_one(LogPane)
+        hosts = {h for group in self.profile.hosts.values() for h in group}
+        self.log_pane.host_width = min(32, max((len(h) for h in hosts), default=1))
+        self.next_line = self.query_one("#next", Static)
+        self.panels = {sig.id: self.query_one(f"#panel-{sig.id}", SignalPanel) for sig in self._signals}
+        checklist = self.checklist
         checklist.read_only = self.read_only
         checklist.steps = tuple(present.step_row(self.profile, s, None) for s in self.profile.steps)
         checklist.checks = tuple(present.pending_checks(self.profile))
+        checklist.focus()
         self._apply_size(self.size.width, self.size.height)
         self._clock_tick()
         self.refresh_panels()
+        self.refresh_steps()
         self.set_interval(1.0, self._clock_tick, name="clock")
         # series updates repaint at once; this catches a source going overdue (stale) without an answer
         self.set_interval(max(2.0, self.profile.cockpit.refresh), self.refresh_panels, name="staleness")
         if self.ready_file:
             self.call_after_refresh(self._write_ready)
+        if self.feed is not None:
+            self._unsubscribe.append(self.feed.subscribe(lambda ev: self.post_message(EngineEvent(ev))))
+            self.refresh_all()
         if self.controller is not None:
-            self._wire(self.controller)
             # after the first paint: starting imports asyncssh (~0.5 s) and must not delay the screen
             self.call_after_refresh(self.start_controller)
 
@@ -166,36 +247,156 @@ class CockpitApp(App[int]):
     def _apply_size(self, width: int, height: int) -> None:
         compact = width < COMPACT_WIDTH or height < COMPACT_HEIGHT
         tiny = width < MIN_WIDTH or height < MIN_HEIGHT
+        wide = width >= WIDE_WIDTH and height >= WIDE_HEIGHT
         self.screen.set_class(compact, "-compact")
         self.screen.set_class(tiny, "-tiny")
+        self.screen.set_class(wide and not compact, "-wide")
+        self.set_class(height < SMALL_HEIGHT, "-small")
         if tiny:
             self.query_one("#too-small", Static).update(
                 f"terminal too small ({width}x{height}): the cockpit needs at least {MIN_WIDTH}x{MIN_HEIGHT}"
             )
         for panel in self.query(SignalPanel):
             panel.compact = compact
+        self.call_after_refresh(self._panels_hint)
 
-    # -- the controller ----------------------------------------------------------------------
+    def _panels_hint(self) -> None:
+        """``+1 panel below`` when a panel does not fit (the panel column scrolls with the mouse)."""
+        if self.stopped or not self.query("#panels"):
+            return
+        box = self.query_one("#panels", VerticalScroll)
+        bottom = box.region.bottom
+        hidden = sum(1 for p in self.query(SignalPanel) if p.region.height == 0 or p.region.bottom > bottom)
+        hint = self.query_one("#panels-more", Static)
+        hint.set_class(hidden > 0, "-shown")
+        hint.update(f"+{hidden} panel{'s' if hidden > 1 else ''} below ↓" if hidden else "")
+
+    # -- the feed ----------------------------------------------------------------------------
     @property
-    def _session(self) -> Any:
-        """The session drawn: the controller's (it replaces it when following a journal) or a fixed one."""
-        if self.controller is not None:
-            return self.controller.session
-        return self._fixed_session
+    def session(self) -> Session | None:
+        return self.feed.session if self.feed is not None else None
 
-    def _wire(self, c: Any) -> None:
-        self._unsubscribe += [
-            c.on_output(self._on_output),
-            c.on_step(self._on_step),
-            c.on_series(self._on_series),
-            c.on_checks(self._on_checks),
-            c.on_connection(self._on_connection),
-            c.on_journal(self._on_journal),
-        ]
-        if hasattr(c, "on_journal_problem"):
-            self._unsubscribe.append(c.on_journal_problem(self._on_journal_problem))
+    @work(exclusive=True, group="controller")
+    async def start_controller(self) -> None:
+        c = self.controller
+        assert c is not None
+        try:
+            await c.start()
+        except Exception as exc:  # a clear message, never a traceback over the screen
+            self.notify(f"cockpit could not start: {exc}", severity="error", timeout=30)
+            return
+        self.read_only = self.read_only or not c.is_driver
+        self.checklist.read_only = self.read_only
+        for notice in c.notices:
+            self.notify(notice, timeout=15)
+            if notice.startswith("resumed session") and c.session.rollback_started is not None:
+                self.note = f"resumed session from {clock(c.session.rollback_started)[:5]}"
+        self.refresh_all()
 
-    def _on_journal_problem(self, problem: str | None) -> None:
+    def refresh_all(self) -> None:
+        self._is_driver = self.feed.status().is_driver if self.feed is not None else False
+        self.journal_path = self.feed.status().journal_path if self.feed is not None else None
+        self.refresh_steps()
+        self.refresh_checks()
+        self.refresh_panels()
+        self._clock_tick()
+        self.refresh_bindings()
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        if self.stopped:
+            return  # events queued while the app shut down: nothing left to draw them on
+        ev = message.event
+        if isinstance(ev, OutputEvent):
+            if self._is_driver:
+                line = ev.line
+                self.show_output(line.step_id, line.host, line.text, line.stream)
+        elif isinstance(ev, StepEvent):
+            self._step_event(ev)
+        elif isinstance(ev, SeriesEvent):
+            # sources polled together answer within milliseconds: one repaint for all of them
+            if not self._refresh_pending:
+                self._refresh_pending = True
+                self.set_timer(SERIES_COALESCE, self._coalesced_refresh)
+        elif isinstance(ev, ChecksEvent):
+            # a transition at once; every evaluation also carries the live values and ages of
+            # the check rows, which join the coalesced repaint
+            if ev.transitions:
+                self.refresh_checks()
+            elif not self._refresh_pending:
+                self._refresh_pending = True
+                self.set_timer(SERIES_COALESCE, self._coalesced_refresh)
+        elif isinstance(ev, JournalProblemEvent):
+            self._journal_problem(ev.problem)
+        elif isinstance(ev, ConnectionEvent):
+            if ev.event in ("down", "reconnecting"):
+                self._grouped_notify(ev.host, ev.event, ev.detail)
+            self._clock_tick()
+        elif isinstance(ev, JournalEvent):
+            self._journal_event(ev.entry)
+
+    def _step_event(self, ev: StepEvent) -> None:
+        result = ev.result
+        if result is not None and result.state == "refused":
+            self.notify(f"{ev.step_id} refused: {result.reason}", severity="warning", timeout=10)
+            self.show_output(ev.step_id, "⊘", f"{ev.step_id} refused: {result.reason}", "error")
+        elif result is not None and result.state in ("failed", "partial"):
+            self.notify(f"{ev.step_id} {result.state}: {result.reason or 'see output'}", severity="error", timeout=10)
+        if result is not None:
+            self._close_cancel_dialog(ev.step_id)
+        self.refresh_steps()
+
+    def _close_cancel_dialog(self, step_id: str) -> None:
+        """A "Cancel …?" dialog about a step that has ended asks about nothing: close it, say why."""
+        for screen in self.screen_stack[1:]:
+            if isinstance(screen, YesNoScreen) and screen.about_step == step_id and screen.is_active:
+                screen.dismiss(False)
+                self.notify(f"{step_id} ended before it was cancelled", timeout=6)
+
+    def _journal_event(self, entry: Any) -> None:
+        kind = entry.get("type")
+        observer = self.feed is not None and not self._is_driver
+        if observer and kind == "step_output":
+            for text in entry.get("lines", entry.get("tail", [])) or []:
+                self.show_output(str(entry.get("step")), str(entry.get("host", "?")), str(text))
+        elif observer and kind == "step_end":
+            for host in entry.get("hosts", []) or []:
+                for text in host.get("tail", []) or []:
+                    self.show_output(str(entry.get("step")), str(host.get("host", "?")), str(text))
+        if kind == "step_end":
+            self.show_step_end(entry)
+        if kind in ("step_start", "step_end", "manual_tick", "session_start", "session_resume"):
+            self.refresh_steps()
+        if kind in ("rollback_start", "rollback_end", "session_start", "session_resume"):
+            self._clock_tick()
+            self.refresh_bindings()
+        if kind == "check_transition" and observer:
+            self.refresh_checks()
+
+    def show_step_end(self, entry: Any) -> None:
+        """A failed/partial/cancelled step leaves its reason and every host's error in the output
+        pane, and a mark on its row until its detail is opened."""
+        lines = present.failure_lines(entry)
+        step_id = str(entry.get("step"))
+        for host, text in lines:
+            self.show_output(step_id, host, text, "error")
+        if lines and entry.get("state") in ("failed", "partial"):
+            self._unseen.add(step_id)
+        elif entry.get("state") == "ok":
+            self._unseen.discard(step_id)
+
+    # -- what is drawn -------------------------------------------------------------------------
+    def show_output(self, step_id: str, host: str, text: str, stream: str = "stdout") -> None:
+        self.log_pane.add(LogLine(step_id, host, text, stream))
+        if not self._has_output:
+            self._has_output = True
+            self.refresh_bindings()
+
+    def _coalesced_refresh(self) -> None:
+        self._refresh_pending = False
+        self.refresh_panels()
+        self.refresh_checks()  # the live values and ages on the check rows
+
+    def _journal_problem(self, problem: str | None) -> None:
         """The journal cannot be written (nothing can be fired), or it can again."""
         if problem is None:
             self.notify("the journal can be written again", timeout=8)
@@ -204,200 +405,97 @@ class CockpitApp(App[int]):
                         "free space, then try again.", severity="error", timeout=600)
         self.refresh_bindings()
 
-    @work(exclusive=True, group="controller")
-    async def start_controller(self) -> None:
-        c = self.controller
-        try:
-            await c.start()
-        except Exception as exc:  # a clear message, never a traceback over the screen
-            self.notify(f"cockpit could not start: {exc}", severity="error", timeout=30)
-            return
-        self.read_only = self.read_only or not c.is_driver
-        self.query_one(Checklist).read_only = self.read_only
-        for notice in c.notices:
-            self.notify(notice, timeout=15)
-            if notice.startswith("resumed session") and c.session.rollback_started is not None:
-                self.note = f"resumed session from {clock(c.session.rollback_started)[:5]}"
-        self.refresh_steps()
-        self.refresh_checks()
-        self.refresh_panels()
-        self.refresh_bindings()
-
-    def _on_output(self, line: Any) -> None:
-        if self.controller is not None and self.controller.is_driver:
-            self.show_output(line.step_id, line.host, line.text, line.stream)
-
-    def _on_step(self, step_id: str, result: Any) -> None:
-        if result is not None and result.state == "refused":
-            self.notify(f"{step_id} refused: {result.reason}", severity="warning", timeout=10)
-        elif result is not None and result.state in ("failed", "partial"):
-            self.notify(f"{step_id} {result.state}: {result.reason or 'see output'}", severity="error", timeout=10)
-        self.refresh_steps()
-
-    def _on_series(self) -> None:
-        # sources polled together answer within milliseconds: one repaint for all of them
-        if not self._refresh_pending:
-            self._refresh_pending = True
-            self.set_timer(SERIES_COALESCE, self._coalesced_refresh)
-
-    def _coalesced_refresh(self) -> None:
-        self._refresh_pending = False
-        self.refresh_panels()
-        self.refresh_checks()  # the live values and ages on the check rows
-
-    def _on_checks(self, transitions: Any) -> None:
-        # transitions at once; the controller also reports every evaluation (live values and
-        # ages), which joins the coalesced repaint
-        if transitions:
-            self.refresh_checks()
-        else:
-            self._on_series()
-
-    def _on_connection(self, host: str, event: str, detail: str) -> None:
-        if event in ("down", "reconnecting"):
-            self.notify(f"{host}: {event} {detail}".strip(), severity="warning", timeout=8)
-        self._clock_tick()
-
-    def _on_journal(self, entry: Mapping[str, Any]) -> None:
-        kind = entry.get("type")
-        observer = self.controller is not None and not self.controller.is_driver
-        if observer and kind == "step_output":
-            for text in entry.get("lines", entry.get("tail", [])) or []:
-                self.show_output(str(entry.get("step")), str(entry.get("host", "?")), str(text))
-        elif observer and kind == "step_end":
-            for host in entry.get("hosts", []) or []:
-                for text in host.get("tail", []) or []:
-                    self.show_output(str(entry.get("step")), str(host.get("host", "?")), str(text))
-        if kind in ("step_start", "step_end", "manual_tick", "session_start", "session_resume"):
-            self.refresh_steps()
-        if kind in ("rollback_start", "rollback_end", "session_start", "session_resume"):
-            self._clock_tick()
-        if kind == "check_transition" and observer:
-            self.refresh_checks()
-
-    # -- what is drawn (also fed directly by tests and the screenshot script) ----------------
-    def show_signal(self, signal_id: str, view: Any) -> None:
-        """Fixed data: draw ``view`` (a SignalView) on ``signal_id``'s panel."""
-        self._views[signal_id] = view
-        self.refresh_panels()
-
-    def show_checks(self, states: Iterable[Any]) -> None:
-        """Fixed data: the check states (CheckState) to draw."""
-        self._checks = list(states)
-        self.refresh_checks()
-
-    def show_session(self, session: Any) -> None:
-        """Fixed data: a Session (steps, ticks, rollback clock) to draw."""
-        self._fixed_session = session
-        self.refresh_steps()
-        self._clock_tick()
-
-    def show_output(self, step_id: str, host: str, text: str, stream: str = "stdout") -> None:
-        self.query_one(LogPane).add(LogLine(step_id, host, text, stream))
-
-    def _view(self, signal_id: str, now: float) -> Any | None:
-        store = getattr(self.controller, "store", None)
-        if store is not None:
-            try:
-                return store.view(signal_id, now)
-            except KeyError:
-                return None
-        return self._views.get(signal_id)
+    def _view(self, signal_id: str, now: float) -> Any:
+        return self.feed.signal_view(signal_id, now) if self.feed is not None else None
 
     def refresh_panels(self) -> None:
         now = self.clock()
-        started = self._rollback_times()[0]
+        session = self.session
+        started = session.rollback_started if session is not None else None
+        markers = present.step_markers(self.profile, session)
+
+        def view_of(signal_id: str) -> Any:
+            return self._view(signal_id, now)
+
         for sig in self._signals:
-            view = self._view(sig.id, now)
-            panel = self.query_one(f"#panel-{sig.id}", SignalPanel)
+            check = present.check_for(self.profile, sig.id)
+            status = self._check_status.get(check.id) if check is not None else None
             data = present.panel_data(
-                self.profile, sig, view, now, rollback_started=started,
-                workers=self._worker_counts(sig, now), notes=self._notes(sig, now),
-                check_status=self._check_status.get(check.id) if (check := present.check_for(self.profile, sig.id)) else None,
+                self.profile, sig, view_of(sig.id), now, rollback_started=started,
+                workers=present.worker_counts(sig, view_of), notes=present.panel_notes(self.profile, sig, view_of),
+                check_status=status, markers=markers if sig.view == "line" else (),
             )
-            old = panel.data
-            if old is None or replace(data, now=old.now) != old:  # repaint only what changed
-                panel.data = data
-
-    def _notes(self, sig: SignalSpec, now: float) -> tuple[str, ...]:
-        """A history panel shows the latency of the same probe when a signal measures it."""
-        if sig.view != "history":
-            return ()
-        out = []
-        for other in self.profile.signals:
-            if other.source == sig.source and other.id != sig.id and other.field_ == "latency":
-                view = self._view(other.id, now)
-                latest = view.latest() if view is not None and view.stale_since is None else {}  # never a stale figure
-                if latest:
-                    value = next(iter(latest.values()))
-                    out.append(f"latency {number(value, other.unit or 's', other.scale)}")
-        return tuple(out)
-
-    def _worker_counts(self, sig: SignalSpec, now: float) -> dict[str, float]:
-        if not sig.workers_signal:
-            return {}
-        view = self._view(sig.workers_signal, now)
-        return view.latest() if view is not None and view.stale_since is None else {}
+            self.panels[sig.id].data = data  # equal data repaints nothing
 
     def refresh_checks(self) -> None:
-        states = self._checks
-        engine = getattr(self.controller, "checks", None)
-        if states is None and engine is not None:
-            states = engine.states()
-        if not states or not self.query(Checklist):  # not composed yet, or shutting down
+        states = list(self.feed.check_states()) if self.feed is not None else []
+        if not states:
             return
-        rows: list[CheckRow] = []
         self._check_status = {st.check_id: st.status for st in states}
+        rows: list[CheckRow] = []
         for st in states:
             unit, scale = self._units.get(st.check_id, ("", 1.0))
             rows.append(present.check_row(st, unit, scale))
-        self.query_one(Checklist).checks = tuple(rows)
+        self.checklist.checks = tuple(rows)
 
     def refresh_steps(self) -> None:
-        session = self._session
+        session = self.session
         if session is None:
             return
-        running = getattr(self.controller, "running", {}) if self.controller is not None else {}
+        running = self.feed.running if self.feed is not None else {}
+        nxt = present.next_step(self.profile, session, running)
+        checklist = self.checklist
         rows = []
         for step in self.profile.steps:
-            record = session.steps.get(step.id)
             live = running.get(step.id)
             done = live.progress[0] if live is not None else None
-            rows.append(present.step_row(self.profile, step, record, session.ticks.get(step.id, ()), done))
-        self.query_one(Checklist).steps = tuple(rows)
-
-    def _rollback_times(self) -> tuple[float | None, float | None]:
-        if self._session is not None:
-            return self._session.rollback_started, self._session.rollback_ended
-        return None, None
+            row = present.step_row(self.profile, step, session.steps.get(step.id), session.ticks.get(step.id, ()), done)
+            rows.append(replace(row, next=nxt is not None and step.id == nxt.id, unseen=step.id in self._unseen))
+        follow = self._next is None or checklist.current() == ("step", self._next)
+        checklist.steps = tuple(rows)
+        new = nxt.id if nxt is not None else None
+        if new != self._next and follow and new is not None:
+            checklist.move_to("step", new)  # the cursor follows the next step unless moved away
+        self._next = new
+        busy = [*running] or sorted(session.running)
+        text = present.next_text(self.profile, nxt, session, self.read_only, busy)
+        hint = "" if busy or nxt is None else "   (Enter on the highlighted row)"
+        self.next_line.update(
+            Content.assemble((text, "bold"), (hint, "$text-muted")) if text else Content("")
+        )
+        self.refresh_bindings()
 
     def _clock_tick(self) -> None:
+        if self.stopped:
+            return
         now = self.clock()
-        started, ended = self._rollback_times()
-        holder = getattr(self.controller, "lock_holder", None) if self.controller is not None else None
-        header = self.query_one(CockpitHeader)
+        session = self.session
+        started = session.rollback_started if session is not None else None
+        ended = session.rollback_ended if session is not None else None
+        status = self.feed.status() if self.feed is not None else FeedStatus()
+        self._is_driver = status.is_driver
+        start_key = keys.display(keys.app_key(self.profile, "start_rollback"))
         info = HeaderInfo(
             name=self.profile.cockpit.name,
             environment=self.profile.cockpit.environment,
             read_only=self.read_only,
             user_host=self.user_host,
             now=now if started is not None and ended is None else 0.0,  # the clock only moves while it runs
-            lock_holder=holder.describe() if holder is not None else None,
+            lock_holder=status.lock_holder,
             rto_budget=self.profile.cockpit.rto,
             rollback_started=started,
             rollback_ended=ended,
-            start_key=keys.display(keys.app_key(self.profile, "start_rollback")),
+            start_key=start_key,
+            start_hint=present.rto_hint(self.profile, start_key),
             note=self.note,
-            connections=self._connections(),
+            connections=status.connections,
+            lock_scope=status.lock_scope,
+            alert=present.status_alert(status),
         )
-        if info != header.info:  # repaint only on change: an idle cockpit stays idle
-            header.info = info
-        checklist = self.query_one(Checklist)
-        running = bool(getattr(self.controller, "running", None)) or bool(
-            self._session is not None and self._session.running
-        )
+        self.header.info = info  # an idle cockpit stays idle: equal info repaints nothing
+        running = bool(self.feed is not None and self.feed.running) or bool(session is not None and session.running)
         if running or (started is not None and ended is None):  # elapsed times and countdowns move
-            checklist.now = now
+            self.checklist.now = now
         if started is not None:
             self._tick_deadlines(now, started)
 
@@ -407,49 +505,14 @@ class CockpitApp(App[int]):
             check = present.check_for(self.profile, sig.id)
             if check is None or check.within is None:
                 continue
-            panel = self.query_one(f"#panel-{sig.id}", SignalPanel)
+            panel = self.panels[sig.id]
             if panel.data is not None:
-                ok = self._check_status.get(check.id) == "ok"
-                panel.data = replace(panel.data, now=now, deadline=None if ok else started + check.within)
+                deadline = present.deadline_for(self.profile, sig, started, self._check_status.get(check.id))
+                panel.data = replace(panel.data, now=now, deadline=deadline)
+                if deadline is not None:
+                    panel.refresh()  # the countdown moved (``now`` alone compares equal)
 
-    def _connections(self) -> str:
-        pool = getattr(self.controller, "pool", None)
-        if pool is None:
-            return ""
-        hosts = sorted({h for group in self.profile.hosts.values() for h in group})
-        if not hosts:
-            return ""
-        up = sum(1 for h in hosts if _safe_state(pool, h) == "connected")
-        return f"ssh {up}/{len(hosts)} connected"
-
-    # -- keys --------------------------------------------------------------------------------
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Step keys and rollback are greyed out (shown, disabled) in a read-only cockpit."""
-        if action in ("fire", "start_rollback", "cancel_step"):
-            if len(self.screen_stack) > 1:
-                return False  # a modal is open: it is the only thing keys act on
-            if self.read_only:
-                return None
-        return True
-
-    def on_key(self, event: Key) -> None:
-        """A disabled step key in read-only mode explains why nothing happens."""
-        acting = (keys.app_key(self.profile, "start_rollback"), keys.app_key(self.profile, "cancel_step"))
-        if self.read_only and len(self.screen_stack) == 1 and (event.key in self.step_keys or event.key in acting):
-            self.notify("read-only session: nothing can be fired from this cockpit", severity="warning")
-            event.stop()
-
-    def _debounced(self, name: str) -> bool:
-        """True when ``name`` was pressed less than DEBOUNCE seconds ago (ignore this press)."""
-        now = self.debounce_clock()
-        last = self._last_press.get(name)
-        self._last_press[name] = now
-        return last is not None and now - last < DEBOUNCE
-
-    def _dialog_open(self) -> bool:
-        """One of our modals is open (the command palette, which opens over them, does not count)."""
-        return any(not isinstance(s, CommandPalette) for s in self.screen_stack[1:])
-
+    # -- notifications -------------------------------------------------------------------------
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:
         """Every notification passes the controller's redactor, and is plain text by default.
@@ -459,118 +522,102 @@ class CockpitApp(App[int]):
         """
         if self.controller is not None:
             message, title = self.controller.redact(message), self.controller.redact(title)
+        self.notices.append(Notice(message, severity, title))
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
-    def action_fire(self, step_id: str) -> None:
-        if self.read_only:
+    def _grouped_notify(self, host: str, event: str, detail: str) -> None:
+        """The same event on many hosts within GROUP_WINDOW is one notification ("… on 20 hosts")."""
+        key, words = present.notification_group(host, event, detail)
+        if key not in self._groups:
+            self._groups[key] = (words, f"{host}: {event} {detail}".strip(), set())
+            self._group_timers[key] = self.set_timer(GROUP_WINDOW, lambda: self._flush_group(key))
+        else:
+            self._group_timers[key].reset()  # the window slides while the same event keeps coming
+        self._groups[key][2].add(host)
+
+    def _flush_group(self, key: str) -> None:
+        words, first, hosts = self._groups.pop(key, ("", "", set()))
+        self._group_timers.pop(key, None)
+        if len(hosts) == 1:
+            self.notify(first, severity="warning", timeout=8)
+        elif hosts:
+            names = ", ".join(sorted(hosts)[:3]) + ("…" if len(hosts) > 3 else "")
+            self.notify(f"{words} — on {len(hosts)} hosts: {names}", severity="warning", timeout=10)
+
+    # -- keys --------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer shows only keys that do something now."""
+        modal = len(self.screen_stack) > 1
+        if action in ("fire", "start_rollback", "cancel_step") and modal:
+            return False  # a modal is open: it is the only thing keys act on
+        session = self.session
+        if action == "start_rollback":
+            if self.read_only:
+                return False  # not offered; pressed anyway, on_key says why nothing happens
+            return not (session is None or session.rollback_started is not None or self.controller is None)
+        if action == "cancel_step":
+            if self.read_only:
+                return False
+            return bool(self.feed is not None and self.feed.running)
+        if action == "cycle_filter":
+            return self._has_output
+        if action == "fire" and self.read_only:
+            return None
+        return True
+
+    def on_key(self, event: Key) -> None:
+        """A disabled step key in read-only mode explains why nothing happens."""
+        acting = (keys.app_key(self.profile, "start_rollback"), keys.app_key(self.profile, "cancel_step"))
+        if self.read_only and len(self.screen_stack) == 1 and (event.key in self.step_keys or event.key in acting):
             self.notify("read-only session: nothing can be fired from this cockpit", severity="warning")
-            return
-        if self._dialog_open():   # the palette reaches here past check_action: the open modal acts alone
-            self.notify(f"{step_id}: close the open dialog first", severity="warning", timeout=5)
-            return
-        if self._debounced(f"fire:{step_id}") or self.controller is None:
-            return
-        step = self.profile.step(step_id)
-        c = self.controller
-        if step.kind == "manual":
-            typed = self.profile.cockpit.environment if step.confirm == "type" else None
-            self.push_screen(ManualTickScreen(step.id, step.title, step.note, typed), self._ticked(step_id))
-            return
-        decision = c.decide(step_id, None, True, False)
-        missing = tuple(decision.missing)
-        if not decision.allowed and not missing and decision.needs != "type":
-            self.notify(f"{step_id}: {decision.reason}", severity="warning", timeout=8)
-            return
-        if decision.allowed and step.confirm == "none":
-            self.run_fire(step_id, None, False)
-            return
-        if not decision.allowed and not missing:
-            # only the typed confirmation is missing: check nothing else refuses with it
-            probe = c.decide(step_id, self.profile.cockpit.environment, True, False)
-            if not probe.allowed and not probe.missing:
-                self.notify(f"{step_id}: {probe.reason}", severity="warning", timeout=8)
+            event.stop()
+
+    def action_checklist_cursor_down(self) -> None:
+        self.checklist.action_cursor_down()
+
+    def action_checklist_cursor_up(self) -> None:
+        self.checklist.action_cursor_up()
+
+    @on(Checklist.Selected)
+    def _selected(self, message: Checklist.Selected) -> None:
+        """Enter: a step that can run (never run, or its last run did not succeed) opens its confirmation;
+        a step that succeeded or runs, and a check, open their detail."""
+        if message.kind == "step":
+            session = self.session
+            state = session.state_of(message.row_id) if session is not None else "idle"
+            if state in ("idle", *present.FAILED_STATES) and not self.read_only:
+                self.action_fire(message.row_id)
                 return
-        prompt = present.step_prompt(self.profile, step, missing)
+        self.show_detail(message.kind, message.row_id)
 
-        def done(result: Any) -> None:
-            if result is not None:
-                self.run_fire(step_id, result.confirmation, result.override)
+    @on(Checklist.Detail)
+    def _detail(self, message: Checklist.Detail) -> None:
+        self.show_detail(message.kind, message.row_id)
 
-        self.push_screen(ConfirmStepScreen(prompt, lambda: c.preview(step_id, header=False)), done)
-
-    def _ticked(self, step_id: str) -> Callable[[Ticked | None], None]:
-        def done(ticked: Ticked | None) -> None:
-            if ticked is None or self.controller is None:
+    def show_detail(self, kind: str, row_id: str) -> None:
+        """A step's per-host results (exit codes, output) or a check's history; clears the failure mark."""
+        if self._dialog_open():
+            return
+        if kind == "step":
+            step = self.profile.step(row_id)
+            live = self.feed.running.get(row_id) if self.feed is not None else None
+            text = present.step_detail(self.profile, step, self.session, live.progress if live else None)
+            title = f"step {step.id}"
+            self._unseen.discard(row_id)
+            self.refresh_steps()
+        else:
+            state = next((s for s in (self.feed.check_states() if self.feed else []) if s.check_id == row_id), None)
+            if state is None:
+                self.notify(f"{row_id}: no data yet", timeout=4)
                 return
-            decision = self.controller.tick_manual(step_id, ticked.note, confirmation=ticked.confirmation)
-            if not decision.allowed and decision.missing:
-                self.push_screen(
-                    YesNoScreen(f"{step_id}: {decision.reason}", yes="Override and tick",
-                                detail="The override is journalled."),
-                    lambda yes: self._tick_override(step_id, ticked, yes),
-                )
-            elif not decision.allowed:
-                self.notify(f"{step_id}: {decision.reason}", severity="warning", timeout=8)
-            self.refresh_steps()
-
-        return done
-
-    def _tick_override(self, step_id: str, ticked: Ticked, yes: bool | None) -> None:
-        if yes and self.controller is not None:
-            decision = self.controller.tick_manual(step_id, ticked.note, override=True,
-                                                   confirmation=ticked.confirmation)
-            if not decision.allowed:
-                self.notify(f"{step_id}: {decision.reason}", severity="warning", timeout=8)
-            self.refresh_steps()
-
-    @work(group="steps")
-    async def run_fire(self, step_id: str, confirmation: str | None, override: bool) -> None:
-        c = self.controller
-        try:
-            await c.fire(step_id, confirmation=confirmation, yes=True, override=override)
-        except Exception as exc:
-            self.notify(f"{step_id}: {exc}", severity="error", timeout=15)
-        self.refresh_steps()
-
-    def action_start_rollback(self) -> None:
-        if self.read_only or self.controller is None or self._debounced("start_rollback"):
-            return
-        if self.controller.session.rollback_running:
-            self.notify("the rollback is already running: the RTO clock counts", timeout=5)
-            return
-
-        def done(yes: bool | None) -> None:
-            if yes and self.controller is not None:
-                if not self.controller.start_rollback():
-                    self.notify("could not start the rollback (not the driver?)", severity="warning")
-                self._clock_tick()
-                self.refresh_panels()
-
-        budget = self.profile.cockpit.rto
-        self.push_screen(
-            YesNoScreen("Start the rollback now?", yes="Start rollback",
-                        detail=f"Starts the RTO clock ({int(budget // 60)} min budget) and journals it."),
-            done,
-        )
-
-    def action_cancel_step(self) -> None:
-        c = self.controller
-        if self.read_only:
-            self.notify("read-only session: nothing can be cancelled from this cockpit", severity="warning")
-            return
-        if c is None or not c.running:
-            self.notify("no step is running", timeout=4)
-            return
-        step_id = next(iter(c.running))
-
-        def done(yes: bool | None) -> None:
-            if yes:
-                c.cancel(step_id)
-
-        self.push_screen(YesNoScreen(f"Cancel {step_id} on every host?", yes="Cancel step"), done)
+            unit, scale = self._units.get(row_id, ("", 1.0))
+            history = self.feed.check_history(row_id) if self.feed is not None else []
+            text = present.check_detail(state, history, unit, scale)
+            title = f"check {row_id}"
+        self.push_screen(DetailScreen(title, text, kind=kind, row_id=row_id))
 
     def action_cycle_filter(self) -> None:
-        log = self.query_one(LogPane)
+        log = self.log_pane
         seen = log.steps_seen()
         if not seen:
             self.notify("no output yet", timeout=3)
@@ -580,7 +627,7 @@ class CockpitApp(App[int]):
         log.set_filter(nxt)
 
     def action_filter(self) -> None:
-        log = self.query_one(LogPane)
+        log = self.log_pane
         ids = [s.id for s in self.profile.steps]
 
         def done(value: str | None) -> None:
@@ -597,12 +644,29 @@ class CockpitApp(App[int]):
 
         self.push_screen(FilterScreen(ids), done)
 
+    def help_screen(self) -> HelpScreen:
+        app_keys = [(keys.display(keys.app_key(self.profile, action)), keys.label(action))
+                    for action in keys.APP_ACTIONS]
+        step_keys = [(s.key or "", s.id, s.title) for s in present.ordered_steps(self.profile)]
+        return HelpScreen(app_keys, step_keys, self.read_only)
+
     def action_help(self) -> None:
-        app_keys = [
-            (keys.display(keys.app_key(self.profile, action)), label) for action, (label, _s) in keys.ACTIONS.items()
-        ]
-        step_keys = [(s.key or "", s.id, s.title) for s in self.profile.steps]
-        self.push_screen(HelpScreen(app_keys, step_keys, self.read_only))
+        self.push_screen(self.help_screen())
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's Screenshot: saved under the cockpit's state directory (created), and said where,
+        or why not, in plain text."""
+        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        folder = Path(path) if path else Path(base) / "cockpit" / "screenshots"  # beside the journals
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            saved = self.save_screenshot(filename, str(folder), time_format)
+        except OSError as e:
+            self.notify(f"screenshot not saved: {folder}: {e.strerror or e}", severity="error", timeout=10)
+            return None
+        self.notify(f"screenshot saved: {saved}", timeout=8)
+        return saved
 
     def action_toggle_theme(self) -> None:
         i = THEMES.index(self.theme) if self.theme in THEMES else -1
@@ -615,7 +679,8 @@ class CockpitApp(App[int]):
             running = ", ".join(c.running)
             self.push_screen(
                 YesNoScreen(f"{running} is running. Quit anyway?", yes="Quit (cancels it)",
-                            detail="The step is cancelled on every host and journalled as cancelled."),
+                            detail="The step is cancelled on every host and journalled as cancelled. "
+                                   "Enter keeps the cockpit running.", safe_default=True),
                 self._quit_answer,
             )
             return
@@ -633,6 +698,8 @@ class CockpitApp(App[int]):
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
+        if self.feed is not None:
+            self.journal_path = self.feed.status().journal_path or self.journal_path
         if self.controller is not None:
             try:
                 await self.controller.stop()
@@ -647,11 +714,3 @@ def _whoami() -> str:
 
     user, host = whoami()
     return f"{user}@{host}"
-
-
-def _safe_state(pool: Any, host: str) -> str:
-    try:
-        return str(pool.state(host))
-    except Exception:
-        return "unknown"
-

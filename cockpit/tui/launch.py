@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shlex
 import sys
 from typing import Any
 
@@ -21,7 +22,8 @@ def run_tui(profile: Profile | None, *, read_only: bool, demo: Any | None = None
     async def main() -> int:
         if demo is not None:
             async with demo as stack:
-                return await run_app(stack.profile, read_only=read_only, note="demo: simulated Academy stack")
+                return await run_app(stack.profile, read_only=read_only, note="demo: simulated Academy stack",
+                                     demo=True)
         if profile is None:
             raise ValueError("run_tui needs a profile or a demo stack")
         return await run_app(profile, read_only=read_only)
@@ -29,7 +31,7 @@ def run_tui(profile: Profile | None, *, read_only: bool, demo: Any | None = None
     return asyncio.run(main())
 
 
-async def run_app(profile: Profile, *, read_only: bool, note: str = "") -> int:
+async def run_app(profile: Profile, *, read_only: bool, note: str = "", demo: bool = False) -> int:
     """Build the controller and the app on the running loop and run them; always stops the controller."""
     from cockpit.controller import Controller
     from cockpit.tui.app import CockpitApp
@@ -42,7 +44,18 @@ async def run_app(profile: Profile, *, read_only: bool, note: str = "") -> int:
         if not app.stopped:
             with contextlib.suppress(Exception):
                 await controller.stop()
+        for line in quit_lines(app.journal_path, profile.path, demo=demo):
+            print(line)
     if controller.unrecorded:    # the screen is gone: say it where the operator will still read it
         print(f"cockpit: {controller.unrecorded}", file=sys.stderr)
         return int(result or 1)
     return int(result or 0)
+
+
+def quit_lines(journal: str | None, profile_path: str, *, demo: bool = False) -> list[str]:
+    """What quitting prints: where the journal is and the command that turns it into the report."""
+    if journal is None:
+        return []
+    again = f"cockpit report {shlex.quote(journal)}" if demo else \
+        f"cockpit report --latest --profile {shlex.quote(profile_path)}"
+    return [f"journal: {journal}", f"report:  {again}"]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cockpit.feed import FeedStatus, JournalEvent, OutputEvent
 from cockpit.profile.model import Profile
 
 T0 = 1_764_324_000.0  # 2025-11-28 10:00:00 UTC: the frozen "now" of every scene
@@ -20,8 +21,22 @@ STEP = 5.0  # seconds between samples
 SPAN = 900.0  # 15 minutes of history
 USER_HOST = "deploy@bastion-1"
 
-SCENES = ("driver-mid-rollback", "compact-80x24", "read-only", "typed-confirmation", "all-green")
-SIZES = {"compact-80x24": (80, 24)}
+SIZES = {"80x24": (80, 24), "120x36": (120, 36), "200x50": (200, 50)}
+# what each scene shows -> (modal, green, read-only, failed step)
+KINDS: dict[str, tuple[str, bool, bool, bool]] = {
+    "mid-rollback": ("", False, False, False),
+    "typed-confirmation": ("confirm", False, False, False),
+    "failed-step-detail": ("detail", False, False, True),
+    "help": ("help", False, False, False),
+    "read-only": ("", False, True, False),
+    "all-green": ("", True, False, False),
+}
+# every kind at 120x36; the four the issue names also at 80x24 and 200x50
+SCENES = tuple(
+    [f"{kind}-{size}" for kind in ("mid-rollback", "typed-confirmation", "failed-step-detail", "help")
+     for size in SIZES]
+    + ["read-only-120x36", "all-green-120x36"]
+)
 
 
 @dataclass(frozen=True)
@@ -30,19 +45,16 @@ class Scene:
     size: tuple[int, int]
     read_only: bool
     green: bool
-    modal: bool
+    modal: str  # "" | "confirm" | "detail" | "help"
+    failed: bool
 
 
 def scene(name: str) -> Scene:
     if name not in SCENES:
         raise KeyError(f"unknown scene {name!r} (scenes: {', '.join(SCENES)})")
-    return Scene(
-        name=name,
-        size=SIZES.get(name, (120, 36)),
-        read_only=name == "read-only",
-        green=name == "all-green",
-        modal=name == "typed-confirmation",
-    )
+    kind, size = name.rsplit("-", 1)
+    modal, green, read_only, failed = KINDS[kind]
+    return Scene(name=name, size=SIZES[size], read_only=read_only, green=green, modal=modal, failed=failed)
 
 
 def academy_profile() -> Profile:
@@ -113,6 +125,11 @@ def journal_entries(profile: Profile, rollback: float, green: bool) -> list[dict
         ran("octane-stop", rollback + 55, 3.0, web)
         ran("migrate-rollback", rollback + 80, 9.5, console)
         ran("horizon-continue", rollback + 110, 1.9, workers)
+        # every check green by T0 - 120: the end is announced, the rollback ended, CS told, CAB sign-off posted
+        ran("announce-end", T0 - 110, 0.5, [])
+        e.append({"type": "rollback_end", "ts": T0 - 109.5, "by": USER_HOST, "within_rto": True})
+        ran("cs-email", T0 - 90, 0.8, [])
+        ran("cab-signoff", T0 - 60, 1.1, [])
     else:
         e.append({"type": "step_start", "ts": T0 - 14, "step": "fpm-reload"})
     return e
@@ -134,9 +151,54 @@ OUTPUT_GREEN = [
 ]
 
 
-def feed(app: Any, profile: Profile, green: bool) -> None:
-    """Push the scene's data through a real SeriesStore, CheckEngine and Session into ``app``."""
+FAILED_HOSTS = [
+    {"host": "web-1.academy.internal", "state": "ok", "exit_status": 0, "duration": 1.9,
+     "tail": ["Reloading PHP 8.2 FastCGI Process Manager: php-fpm8.2."]},
+    {"host": "web-2.academy.internal", "state": "failed", "exit_status": 1, "duration": 2.4,
+     "error": "exit status 1",
+     "tail": ["Job for php8.2-fpm.service failed because the control process exited with error code.",
+              "See \"systemctl status php8.2-fpm.service\" and \"journalctl -xeu php8.2-fpm.service\" for details."]},
+]
+
+
+@dataclass
+class FixedFeed:
+    """A `cockpit.feed.Feed` of fixed values: a real SeriesStore, CheckEngine and Session, frozen."""
+
+    profile: Profile
+    store: Any
+    engine: Any
+    session: Any
+    events: list[Any]
+    status_: FeedStatus
+    running: dict[str, Any]
+
+    def signal_view(self, signal_id: str, now: float) -> Any:
+        try:
+            return self.store.view(signal_id, now)
+        except KeyError:
+            return None
+
+    def check_states(self) -> list[Any]:
+        return self.engine.states()
+
+    def check_history(self, check_id: str) -> list[tuple[float, str]]:
+        return list(self.engine.history(check_id))
+
+    def status(self) -> FeedStatus:
+        return self.status_
+
+    def subscribe(self, sink: Callable[[Any], None]) -> Callable[[], None]:
+        """Delivers the scene's output and step ends once (as a live feed would have), then nothing."""
+        for event in self.events:
+            sink(event)
+        return lambda: None
+
+
+def fixed_feed(profile: Profile, green: bool, failed: bool = False) -> FixedFeed:
+    """The scene's data pushed through a real SeriesStore, CheckEngine and Session."""
     from cockpit.checks import CheckEngine
+    from cockpit.results import OutputLine
     from cockpit.series import SeriesStore
     from cockpit.session import Session
 
@@ -150,12 +212,27 @@ def feed(app: Any, profile: Profile, green: bool) -> None:
         for signal_id, values in samples(ts, rollback, green).items():
             store.record(signal_id, values, ts)
         engine.evaluate(store, ts, rollback)
-    for sig in profile.signals:
-        app.show_signal(sig.id, store.view(sig.id, T0))
-    app.show_checks(engine.states())
-    app.show_session(Session.from_entries(journal_entries(profile, rollback, green)))
-    for step_id, host, text in OUTPUT + (OUTPUT_GREEN if green else []):
-        app.show_output(step_id, host, text)
+    entries = journal_entries(profile, rollback, green)
+    if failed:  # the FPM reload failed on one host instead of running
+        entries[-1] = {"type": "step_start", "ts": T0 - 30, "step": "fpm-reload"}
+        entries.append({"type": "step_end", "ts": T0 - 27.6, "step": "fpm-reload", "state": "partial",
+                        "started": T0 - 30, "hosts": FAILED_HOSTS, "reason": "1 of 2 hosts ok"})
+    session = Session.from_entries(entries)
+    events: list[Any] = [
+        OutputEvent(OutputLine(step_id, host, "stdout", text, T0))
+        for step_id, host, text in OUTPUT + (OUTPUT_GREEN if green else [])
+    ]
+    events += [JournalEvent(e) for e in entries if e["type"] == "step_end" and e["state"] != "ok"]
+    holder = f"{USER_HOST} (pid 4242) since {_clock(rollback - 300)}"
+    status = FeedStatus(is_driver=True, lock_holder=holder, connections="ssh 4/4 connected",
+                        journal_path="~/.local/state/cockpit/journals/academy-production.jsonl")
+    return FixedFeed(profile, store, engine, session, events, status, {})
+
+
+def _clock(ts: float) -> str:
+    import time
+
+    return time.strftime("%H:%M:%S", time.localtime(ts))
 
 
 def build(name: str) -> tuple[Any, Callable[[Any], Any]]:
@@ -166,18 +243,32 @@ def build(name: str) -> tuple[Any, Callable[[Any], Any]]:
 
     sc = scene(name)
     profile = academy_profile()
-    app = CockpitApp(profile, read_only=sc.read_only, clock=lambda: T0, user_host=USER_HOST)
+    fixed = fixed_feed(profile, sc.green, failed=sc.failed)
+    if sc.read_only:
+        fixed.status_ = FeedStatus(is_driver=False, read_only=True, lock_holder=fixed.status_.lock_holder)
+    app = CockpitApp(profile, feed=fixed, read_only=sc.read_only, clock=lambda: T0, user_host=USER_HOST)
 
     async def setup(pilot: Any) -> None:
-        feed(app, profile, sc.green)
-        if sc.modal:
+        await pilot.pause()
+        if sc.modal == "confirm":
             step = profile.step("migrate-rollback")
-            prompt = step_prompt(profile, step)
+            prompt = step_prompt(profile, step, session=fixed.session)
 
             async def preview() -> str:
                 return PREVIEW
 
-            await app.push_screen(ConfirmStepScreen(prompt, preview))
+            screen = ConfirmStepScreen(prompt, preview)
+            await app.push_screen(screen)
+            for typed in screen.query("#typed"):
+                typed.cursor_blink = False  # type: ignore[attr-defined]  # a blinking cursor makes two images
+            for _ in range(100):  # the preview loads in a worker: wait for it (deterministic images)
+                await pilot.pause()
+                if "loading preview" not in str(screen.query_one("#preview-text").render()):
+                    break
+        elif sc.modal == "detail":
+            app.show_detail("step", "fpm-reload")
+        elif sc.modal == "help":
+            await app.push_screen(app.help_screen())
         await pilot.pause()
         await pilot.pause()
 

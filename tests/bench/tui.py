@@ -144,14 +144,19 @@ class StackForTui:
 
 async def bench_memory() -> None:
     """Feed 10,000 samples per series through a SeriesStore into a headless app."""
+    from cockpit.checks import CheckEngine
+    from cockpit.feed import FeedStatus
     from cockpit.series import SeriesStore
+    from cockpit.session import Session
     from cockpit.tui import scenes
     from cockpit.tui.app import CockpitApp
     from widgets.chart import LineChartPanel, render_chart
 
     profile = scenes.academy_profile()
     store = SeriesStore(profile, now=scenes.T0)
-    app = CockpitApp(profile, clock=lambda: scenes.T0, user_host=scenes.USER_HOST)
+    feed = scenes.FixedFeed(profile, store, CheckEngine(profile, scenes.T0), Session(), [], FeedStatus(), {})
+    now = [scenes.T0]
+    app = CockpitApp(profile, feed=feed, clock=lambda: now[0], user_host=scenes.USER_HOST)
     marks = {1000, 5000, 10000}
     async with app.run_test(size=(120, 36)) as pilot:
         for i in range(1, 10001):
@@ -159,8 +164,8 @@ async def bench_memory() -> None:
             for signal_id, values in scenes.samples(ts, scenes.T0 + 3000, green=False).items():
                 store.record(signal_id, values, ts)
             if i % 250 == 0:
-                for sig in profile.signals:
-                    app.show_signal(sig.id, store.view(sig.id, ts))
+                now[0] = ts
+                app.refresh_panels()
                 await pilot.pause()
             if i in marks:
                 print(f"RSS after {i:>5} samples per series: {rss_mib():.1f} MiB")

@@ -135,12 +135,13 @@ def test_values_are_written_like_prometheus() -> None:
     ]
 
 
-async def test_healthz_flaps_during_the_incident(stack: DemoStack) -> None:
+async def test_healthz_fails_steadily_during_the_incident(stack: DemoStack) -> None:
+    """A degraded stack fails its health check in runs, not as a coin flip (see test_sim)."""
     url = stack.profile.sources["blue"].url
     assert url is not None
     async with httpx.AsyncClient(timeout=5) as client:
         answers = [await client.get(url) for _ in range(20)]
-        assert {r.status_code for r in answers} >= {200, 500}
+        assert sum(r.status_code == 500 for r in answers) >= 15, [r.status_code for r in answers]
         failing = next(r for r in answers if r.status_code == 500)
         assert failing.json()["status"] == "fail" and failing.json()["stack"] == "blue"
         assert (await client.get(url.replace("/healthz", "/"))).status_code == 404

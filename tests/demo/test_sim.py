@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from cockpit.demo.script import play
 from cockpit.demo.shell import run_command
 from cockpit.demo.sim import AcademySim
@@ -67,8 +69,8 @@ def test_starts_mid_incident() -> None:
     after = sim.current()
     assert all(after.queues[q] > before[q] for q in before), "queues must be backing up"
     assert after.error_rate > s.error_rate * 0.98
-    statuses = {sim.healthz().status for _ in range(40)}
-    assert statuses >= {200, 500}, "healthz must flap"
+    statuses = [sim.healthz().status for _ in range(40)]
+    assert statuses.count(500) >= 30, "healthz fails during the incident"
 
 
 def test_frozen_clock_freezes_and_seed_determines() -> None:
@@ -234,3 +236,33 @@ def test_shell_answers_like_a_host() -> None:
     assert status == 0 and out.endswith("/var/www/academy/current/database/schema/mysql-schema.dump")
     assert run(sim, clock, "web-1", "ls /var/www/academy/current/database/schema/*-schema.dump")[0] == 2
     assert run(sim, clock, "web-1", "echo 'unterminated")[0] == 2
+
+
+def _probes(sim: AcademySim, clock: FakeClock, n: int) -> list[int]:
+    out = []
+    for _ in range(n):
+        advance(sim, clock, 5.0)  # the demo profile probes /healthz every few seconds
+        out.append(sim.healthz().status)
+    return out
+
+
+def test_healthz_of_a_degraded_stack_does_not_flap_green() -> None:
+    """While Octane is degraded (5xx in percents), '200 twice in a row' is a rare accident, not a coin flip,
+    and the answers come in runs (a worker pool exhausted stays exhausted for a while)."""
+    for seed in (1, 7, 42):
+        sim, clock = make(seed)
+        statuses = _probes(sim, clock, 400)
+        assert sim.current().error_rate > 0.01
+        pairs = sum(1 for a, b in itertools.pairwise(statuses) if a == b == 200)
+        flips = sum(1 for a, b in itertools.pairwise(statuses) if (a == 200) != (b == 200))
+        assert pairs <= 4, (seed, pairs, statuses[:60])
+        assert flips <= 40, (seed, flips, statuses[:60])
+
+
+def test_healthz_of_a_recovered_stack_is_steadily_green() -> None:
+    sim, clock = make()
+    for host, command in ROLLBACK_IN_ORDER:
+        status, text = run(sim, clock, host, command)
+        assert status == 0, (command, text)
+    advance(sim, clock, 120)
+    assert _probes(sim, clock, 100).count(200) == 100

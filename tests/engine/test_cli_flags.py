@@ -76,8 +76,11 @@ CASES: list[tuple[str, list[str], int, bool, str]] = [
     ("demo-speed-twice", ["demo", "--speed", "2", "--speed", "3"], 2, False, "--speed given twice"),
     ("report", ["report", "{J}", "--format", "json"], 0, False, ""),
     ("report-read-only", ["--read-only", "report", "{J}", "--format", "json"], 0, False, ""),
-    ("report-profile-before", ["--profile", "{P}", "report", "{J}"], 2, False, "--profile does not apply"),
-    ("report-profile-after", ["report", "{J}", "--profile", "{P}"], 2, False, "--profile does not apply"),
+    # report: --profile only chooses among journals with --latest; with a JOURNAL it is refused
+    ("report-profile-before", ["--profile", "{P}", "report", "{J}"], 2, False, "not both"),
+    ("report-profile-after", ["report", "{J}", "--profile", "{P}"], 2, False, "not both"),
+    ("report-neither", ["report"], 2, False, "which journal?"),
+    ("latest-before-report", ["--latest", "report"], 2, False, "--latest is an option of `cockpit report`"),
     ("init-read-only-before", ["--read-only", "profile", "init", "{T}"], 2, False, "cannot be --read-only"),
     ("init-read-only-after", ["profile", "init", "{T}", "--read-only"], 2, False, "cannot be --read-only"),
     ("init-profile", ["profile", "init", "{T}", "--profile", "{P}"], 2, False, "--profile does not apply"),

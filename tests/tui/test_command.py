@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -99,6 +100,15 @@ def test_opens_draws_and_quits_on_a_pty(tmp_path: Path, read_only: bool) -> None
     finally:
         p.kill()
     assert "Traceback" not in p.text()
+    after = p.text().rsplit("\x1b[?1049l", 1)[-1]  # what is printed once the screen is given back
+    if read_only:
+        assert "journal:" not in after  # an observer writes no journal
+    else:
+        journal = re.search(r"journal: (\S+\.jsonl)", after)
+        assert journal and Path(journal.group(1)).is_file(), after
+        assert f"report:  cockpit report --latest --profile {good}" in after
+        r = cockpit("report", "--latest", "--profile", str(good))
+        assert r.returncode == 0 and "tui-cli" in r.stdout, r.stderr
     # the driver released its lock and closed its journal on the way out
     state = Path(os.environ["XDG_STATE_HOME"]) / "cockpit" / "locks"
     assert not any(f.stat().st_size for f in state.glob("*")) if state.exists() else True
@@ -106,7 +116,6 @@ def test_opens_draws_and_quits_on_a_pty(tmp_path: Path, read_only: bool) -> None
 
 def test_no_color_draws_in_grey_only(tmp_path: Path) -> None:
     """NO_COLOR: Textual's monochrome filter; state stays readable from the symbols alone."""
-    import re
 
     good = tmp_path / "p.toml"
     good.write_text(MINIMAL)
@@ -125,4 +134,4 @@ def test_no_color_draws_in_grey_only(tmp_path: Path) -> None:
     assert colours, "expected colour escapes to inspect"
     grey = {0, 7, 8, 15, 16, 231, *range(232, 256)}
     assert set(colours) <= grey, set(colours) - grey
-    assert "○ Say hello (local)" in re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", p.text())
+    assert re.search(r"○ -\s+Say hello \(local\)", re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", p.text()))

@@ -9,13 +9,8 @@ from cockpit.demo.stack import DemoStack
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens import ConfirmStepScreen, YesNoScreen
 from tests.tui.conftest import until
-from tests.tui.screen_text import screen_text
-from widgets.checklist import Checklist
+from tests.tui.screen_text import checklist_text, screen_text
 from widgets.logpane import LogPane
-
-
-def checklist_text(app: CockpitApp) -> str:
-    return "\n".join(line.plain for line in app.query_one(Checklist).lines())
 
 
 async def test_demo_panels_fill_and_a_rollback_step_runs() -> None:

@@ -20,19 +20,14 @@ from cockpit.journal import journals_of, read_journal
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens import ConfirmStepScreen, ManualTickScreen, YesNoScreen
 from tests.tui.conftest import until
-from tests.tui.screen_text import screen_text
-from widgets.checklist import Checklist
+from tests.tui.screen_text import checklist_text, screen_text
 
 SIZE = (120, 36)
 ROLLBACK = ("horizon-pause", "fpm-flag", "fpm-reload", "octane-stop", "migrate-rollback", "horizon-continue")
 
 
-def checklist_text(app: CockpitApp) -> str:
-    return "\n".join(line.plain for line in app.query_one(Checklist).lines())
-
-
 def notes(app: CockpitApp) -> str:
-    return "\n".join(str(n.message) for n in app._notifications)
+    return "\n".join(n.message for n in app.notices)
 
 
 def check_line(app: CockpitApp, check_id: str) -> str:
@@ -46,13 +41,14 @@ def check_status(controller: Controller) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def cockpit_on_demo(speed: float, *, read_only: bool = False) -> AsyncIterator[tuple[DemoStack, Controller, CockpitApp, Any]]:
+async def cockpit_on_demo(speed: float, *, read_only: bool = False, size: tuple[int, int] = SIZE,
+                          ) -> AsyncIterator[tuple[DemoStack, Controller, CockpitApp, Any]]:
     """A running demo stack, a controller and the app under Pilot; everything stopped afterwards."""
     async with DemoStack(speed=speed) as stack:
         controller = Controller(stack.profile, read_only=read_only)
         app = CockpitApp(stack.profile, controller=controller, read_only=read_only)
         try:
-            async with app.run_test(size=SIZE) as pilot:
+            async with app.run_test(size=size) as pilot:
                 if not read_only:
                     await until(lambda: controller.is_driver and controller.journal is not None, what="driver lock")
                     hosts = sorted({h for g in stack.profile.hosts.values() for h in g})
@@ -241,7 +237,7 @@ async def test_read_only_keys_notify_and_nothing_runs_on_the_simulated_hosts() -
             await pilot.pause()
             assert len(app.screen_stack) == 1, f"a modal opened for {key!r} in a read-only cockpit"
         await until(lambda: "read-only session" in notes(app), what="the read-only notification")
-        assert {n.severity for n in app._notifications if "read-only" in str(n.message)} == {"warning"}
+        assert {n.severity for n in app.notices if "read-only" in n.message} == {"warning"}
         result = await controller.fire("horizon-pause", yes=True)  # the guard refuses too
         assert result.state == "refused" and "read-only" in (result.reason or "")
         sim.sync()

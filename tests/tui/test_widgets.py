@@ -99,3 +99,61 @@ async def test_chart_renders_only_on_new_data_or_size() -> None:
         await pilot.resize_terminal(90, 40)  # ...but a new size renders at once
         await pilot.pause()
         assert chart.renders == 3
+
+
+async def test_queue_threshold_stays_visible_at_depths_in_the_thousands() -> None:
+    app = Panels()
+    async with app.run_test(size=(70, 40)) as pilot:
+        app.query_one("#q", QueuePanel).data = PanelData(
+            "queues", T, {"feed": series(5200), "notifications": series(3100), "search-index": series(40)},
+            op="<", threshold=100,
+        )
+        await pilot.pause()
+        lines = [ln for ln in screen_text(app).splitlines() if "feed" in ln or "notifications" in ln]
+        for line in lines:
+            bar = line.split("┃")[0]
+            assert "┃" in line and bar.count("█") >= 5, line  # the mark sits inside the bar, not at its edge
+        assert "log scale" in screen_text(app)
+
+
+async def test_chart_draws_braille_units_and_step_markers() -> None:
+    app = Panels()
+    async with app.run_test(size=(70, 40)) as pilot:
+        values = [0.03 - 0.0005 * i for i in range(60)]
+        app.query_one("#c", LineChartPanel).data = PanelData(
+            "5xx", T, {"": series(*values, start=T - 300)}, unit="%", scale=100, op="<", threshold=0.001,
+            markers=((T - 200, "p"), (T - 100, "m")), version=1,
+        )
+        await pilot.pause()
+        chart = str(app.query_one("#c", LineChartPanel).render())
+        assert any("\u2801" <= ch <= "\u28ff" for ch in chart), chart  # braille dots: 2x4 per cell
+        assert "%" in chart.split("now", 1)[1]  # the y axis in the signal's unit
+        assert "now" in chart and "m" in chart
+        rows = chart.splitlines()
+        assert any("p" in row and "m" in row for row in rows), chart  # the step markers' labels
+
+
+async def test_header_draws_the_feed_status_fields() -> None:
+    """The facts other parts add to FeedStatus (lock scope, a broken journal, ...) reach the screen as they are."""
+    from cockpit.feed import FeedStatus
+    from cockpit.tui.present import status_alert
+    from widgets.data import HeaderInfo
+    from widgets.header import CockpitHeader
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield CockpitHeader()
+
+    app = One()
+    async with app.run_test(size=(120, 5)) as pilot:
+        status = FeedStatus(is_driver=True, lock_holder="deploy@bastion-1", lock_scope="bastion-wide",
+                            journal_error="disk full")
+        app.query_one(CockpitHeader).info = HeaderInfo(
+            "p", "drill", False, "deploy@bastion-1", 0.0, lock_holder=status.lock_holder,
+            lock_scope=status.lock_scope, alert=status_alert(status))
+        await pilot.pause()
+        text = screen_text(app)
+        assert "lock (bastion-wide): deploy@bastion-1" in text
+        assert "JOURNAL BROKEN: disk full" in text
+    assert status_alert(FeedStatus(driver_gone=True)).startswith("DRIVER GONE")
+    assert status_alert(FeedStatus()) == ""
