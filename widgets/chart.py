@@ -88,4 +88,4 @@ def render_chart(data: PanelData, width: int, height: int) -> str:
             plt.plot([(ts - newest) / 60 for ts, _ in points], [v * data.scale for _, v in points])
     if data.threshold is not None:
         plt.hline(data.threshold * data.scale)
-    return plt.uncolorize(plt.build())
+    return str(plt.uncolorize(plt.build()))

@@ -110,7 +110,7 @@ class Checklist(Widget):
             ("  " + " · ".join(tail) if tail else "", "$text-muted"),
         )
 
-    def get_content_height(self, container: object, viewport: object, width: int) -> int:  # type: ignore[override]
+    def get_content_height(self, container: object, viewport: object, width: int) -> int:
         return max(1, len(self.lines()))
 
     def render(self) -> Content:

@@ -6,7 +6,7 @@ key that collides with one of them), so the TUI and the loader never disagree.
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 from cockpit.profile.keys import app_keys, normalize_key
 from cockpit.profile.model import Profile
@@ -24,7 +24,7 @@ ACTIONS: dict[str, tuple[str, bool]] = {
 }
 
 
-def app_bindings() -> list[Binding]:
+def app_bindings() -> list[BindingType]:
     """The app's bindings with their default keys; ``keymap`` applies ``[cockpit] keys``."""
     keys = app_keys()
     return [
