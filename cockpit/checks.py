@@ -188,9 +188,10 @@ class CheckEngine:
                     views[sid] = store.view(sid, now, with_series=False)
                 except KeyError:
                     views[sid] = None
-            new = self._evaluate(t, views[sid], now, rollback_started)
-            new = replace(new, evidence=evidence(self.profile, sid, views[sid], now),
-                          age=views[sid].age if views[sid] is not None else None)
+            view = views[sid]
+            new = self._evaluate(t, view, now, rollback_started)
+            new = replace(new, evidence=evidence(self.profile, sid, view, now),
+                          age=view.age if view is not None else None)
             prev = t.state
             if new.status != prev.status:
                 new = replace(new, since=now)

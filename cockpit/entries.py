@@ -17,7 +17,7 @@ Unknown extra fields are allowed (and ignored by the readers).
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal, TypedDict, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, TypedDict, TypeGuard, Union, get_args, get_origin, get_type_hints
 
 EntryType = Literal[
     "session_start", "session_resume", "session_end", "session_abandoned",
@@ -220,7 +220,11 @@ def _hints(td: type) -> dict[str, Any]:
     return _HINTS[td]
 
 
-def _number(value: object) -> bool:
+def _known(kind: str) -> TypeGuard[EntryType]:
+    return kind in KINDS
+
+
+def _number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -229,11 +233,11 @@ def _problem(value: object, hint: Any, where: str) -> str | None:
     origin = get_origin(hint)
     if origin is Annotated:
         _base, *marks = get_args(hint)
-        if not _number(value) or not math.isfinite(value):   # type: ignore[arg-type]
+        if not _number(value) or not math.isfinite(value):
             return f"{where} must be a finite number, not {_show(value)}"
-        if _Ts in marks and not TS_MIN <= value <= TS_MAX:    # type: ignore[operator]
+        if _Ts in marks and not TS_MIN <= value <= TS_MAX:
             return f"{where} {_show(value)} is not a plausible time"
-        if _Span in marks and abs(value) > SPAN_MAX:          # type: ignore[arg-type]
+        if _Span in marks and abs(value) > SPAN_MAX:
             return f"{where} {_show(value)} is not a plausible duration"
         return None
     if origin in (Union, type(int | None)):
@@ -259,7 +263,7 @@ def _problem(value: object, hint: Any, where: str) -> str | None:
         ok = isinstance(value, int) and not isinstance(value, bool)
         return None if ok else f"{where} must be an integer, not {_show(value)}"
     if hint is float:
-        ok = _number(value) and math.isfinite(value)  # type: ignore[arg-type]
+        ok = _number(value) and math.isfinite(value)
         return None if ok else f"{where} must be a finite number, not {_show(value)}"
     if origin is list:
         if not isinstance(value, list):
@@ -282,7 +286,7 @@ def _problem(value: object, hint: Any, where: str) -> str | None:
 def _fields(value: dict[str, Any], td: type, prefix: str = "") -> str | None:
     for key, hint in _hints(td).items():
         if key not in value:
-            if key in td.__required_keys__:    # type: ignore[attr-defined]
+            if key in td.__required_keys__:  # type: ignore[attr-defined]  # td is a TypedDict; `type` does not say so
                 return f"{prefix}{key} is missing"
             continue
         p = _problem(value[key], hint, f"{prefix}{key}")
@@ -313,9 +317,9 @@ def validate(obj: object) -> str | None:
     kind = obj.get("type")
     if not isinstance(kind, str):
         return "no entry type"
-    td = KINDS.get(kind)    # type: ignore[call-overload]
-    if td is None:
+    if not _known(kind):
         return f"unknown entry type {_show(kind)}"
+    td = KINDS[kind]
     p = _problem(obj.get("ts"), Timestamp, "ts") if "ts" in obj else "ts is missing"
     if p:
         return f"{kind}: {p}"

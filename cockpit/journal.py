@@ -139,7 +139,8 @@ def parse_line(line: bytes) -> tuple[dict[str, Any] | None, str]:
 
 def _lines(f: Any, limit: int) -> Iterator[tuple[int, bytes | None, int, bool]]:
     """``(line number, line or None when longer than limit, length, ended by a newline)``; bounded memory."""
-    n, parts, size, over = 1, [], 0, False
+    parts: list[bytes] = []
+    n, size, over = 1, 0, False
     while chunk := f.read(1 << 16):
         start = 0
         while True:

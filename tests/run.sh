@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian machine: installs the Debian packages the
 # real-service tests need when they are missing, builds a venv with the project and its
-# test tools, then runs ruff, the import contracts and pytest.
+# test tools, then runs ruff, the import contracts, mypy (strict, on cockpit/ and widgets/) and pytest.
 #   usage: bash tests/run.sh [pytest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,5 +32,7 @@ echo "== ruff"
 "$VENV/bin/ruff" check cockpit widgets tests
 echo "== import contracts"
 "$VENV/bin/lint-imports"
+echo "== mypy"
+"$VENV/bin/mypy"  # files and strictness: [tool.mypy] in pyproject.toml
 echo "== pytest"
 exec "$VENV/bin/python" -m pytest "$@"

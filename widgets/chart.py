@@ -113,7 +113,7 @@ def render_chart(data: PanelData, width: int, height: int) -> str:
     span = max(1.0, (newest - oldest) / 60)
     xs = [-span, -span * 2 / 3, -span / 3, 0.0]
     plt.xticks(xs, [f"{x:.0f}m" if x else "now" for x in xs])
-    return plt.uncolorize(plt.build())
+    return str(plt.uncolorize(plt.build()))
 
 
 def _ticks(low: float, high: float, unit: str, n: int = 3, log: bool = False) -> tuple[list[float], list[str]]:

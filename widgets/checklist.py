@@ -235,7 +235,7 @@ class Checklist(Widget, can_focus=True):
         self.parent.scroll_to_region(Region(0, max(0, top - 1), 1, 3), animate=False, immediate=True)
 
     # -- drawing ------------------------------------------------------------------------------
-    def get_content_height(self, container: object, viewport: object, width: int) -> int:  # type: ignore[override]
+    def get_content_height(self, container: object, viewport: object, width: int) -> int:
         return max(1, len(self.lines()))
 
     def render(self) -> Content:

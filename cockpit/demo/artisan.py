@@ -7,7 +7,7 @@ unknown command or option, go to stderr). Timings are simulated seconds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from cockpit.demo.script import Ask, Out, Script, Wait
@@ -67,7 +67,7 @@ def run(sim: AcademySim, host: str, argv: list[str]) -> Script:
     return status
 
 
-def _symfony_error(lines: list[str]) -> Script:
+def _symfony_error(lines: list[str]) -> Iterator[Out]:
     width = max(len(ln) for ln in lines) + 4
     yield Out("", stderr=True)
     yield Out(" " * width, stderr=True)

@@ -264,7 +264,7 @@ def _split_flags(args: list[str]) -> tuple[set[str], list[str]]:
 
 def _cat(sh: Shell, name: str, args: list[str]) -> Script:
     status = 0
-    for a in args or [None]:  # type: ignore[list-item]
+    for a in args or [None]:  # type: ignore[list-item]  # None: no file, read stdin
         lines, missing = _input(sh, name, [a] if a else [])
         if lines is None:
             yield Out(missing, stderr=True)
@@ -431,7 +431,7 @@ def _sort(sh: Shell, name: str, args: list[str]) -> Script:
         m = re.match(r"\s*(-?\d+(?:\.\d+)?)", ln)
         return (float(m.group(1)) if m else 0.0, ln)
 
-    for ln in sorted(lines, key=key if "-n" in flags else None, reverse="-r" in flags):  # type: ignore[arg-type]
+    for ln in sorted(lines, key=key if "-n" in flags else None, reverse="-r" in flags):
         yield Out(ln)
     return 0
 

@@ -185,7 +185,7 @@ class DemoSshd:
     async def _process(self, host: str, process: asyncssh.SSHServerProcess[str]) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._tasks.add(task)  # type: ignore[arg-type]
+        self._tasks.add(task)
         try:
             command = process.command
             if not command:
@@ -207,7 +207,7 @@ class DemoSshd:
                 process.stderr.write(f"{host}: cockpit demo: internal error (see the log)\r\n")
                 process.exit(70)
         finally:
-            self._tasks.discard(task)  # type: ignore[arg-type]
+            self._tasks.discard(task)
 
 
 class _Player:

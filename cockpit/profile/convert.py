@@ -171,12 +171,13 @@ class Converter:
             self.report.error(path, f"{value} is not a finite number")
             return INVALID
         if info.parse == "duration":
-            lo, hi = info.minimum, info.maximum if info.maximum is not None else MAX_DURATION
-            if lo is not None and value < lo:
-                self.report.error(path, f"{_seconds(value)} is too short: at least {_seconds(lo)}")
+            shortest = info.minimum
+            longest = info.maximum if info.maximum is not None else MAX_DURATION
+            if shortest is not None and value < shortest:
+                self.report.error(path, f"{_seconds(value)} is too short: at least {_seconds(shortest)}")
                 return INVALID
-            if value > hi:
-                self.report.error(path, f"{_seconds(value)} is too long: at most {_seconds(hi)}")
+            if value > longest:
+                self.report.error(path, f"{_seconds(value)} is too long: at most {_seconds(longest)}")
                 return INVALID
             return value
         lo, hi = info.minimum, info.maximum

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, TypeVar
 
 from cockpit.conditions import Condition
 
@@ -33,7 +33,11 @@ View = Literal["bars", "line", "history", "value"]
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
-def _empty_map() -> Mapping[str, object]:
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _empty_map() -> Mapping[_K, _V]:
     # default_factory: Python 3.11's mappingproxy is unhashable, so dataclasses refuse it as a default
     return MappingProxyType({})
 

@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 
 import httpx
 import requests
-from prometheus_api_client import PrometheusApiClientException
+from prometheus_api_client.exceptions import PrometheusApiClientException
 from prometheus_api_client.prometheus_connect import PrometheusConnect
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
@@ -86,8 +86,10 @@ class BoundedAdapter(requests.adapters.BaseAdapter):
         if left <= 0:
             raise TooSlow(total, False, None, 0)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "accept-encoding")}
+        # requests types header values as str | bytes; httpx takes either at run time, its annotation not
         coro = fetch(self.client, request.method or "GET", request.url or "", deadline=left,
-                     max_bytes=self.spec.max_bytes, headers=headers, content=request.body)
+                     max_bytes=self.spec.max_bytes, headers=headers,  # type: ignore[arg-type]
+                     content=request.body)
         with self._lock:
             if self._closed:
                 coro.close()
@@ -113,7 +115,7 @@ class BoundedAdapter(requests.adapters.BaseAdapter):
             {k: v for k, v in answer.headers.items() if k.lower() != "content-encoding"}
         )
         resp._content = answer.body
-        resp._content_consumed = True  # type: ignore[attr-defined]
+        resp._content_consumed = True
         resp.encoding = get_encoding_from_headers(resp.headers)
         resp.url = request.url or ""
         resp.request = request
@@ -228,6 +230,7 @@ class PrometheusSampler:
             session.auth = _ResolvedHeaders(dict(self.spec.headers))
             session.max_redirects = 3
             url = resolve(self.spec.url).rstrip("/")
+            # the library annotates timeout as int; requests (which it hands it to) takes a float
             client = PrometheusConnect(url=url, session=session, timeout=self.spec.timeout)  # type: ignore[arg-type]
             adapter = BoundedAdapter(self.spec, asyncio.get_running_loop())
             session.adapters.clear()  # drop requests' and the library's urllib3 adapters: ours for every URL

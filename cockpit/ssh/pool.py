@@ -237,7 +237,7 @@ class SshPool:
                 except Exception as exc:
                     reason, permanent = _why(exc, client, settings)
                     raise _JumpError(f"via jump host {name}: {reason}", permanent=permanent) from None
-            self._jumps[spec] = prev  # type: ignore[assignment]
+            self._jumps[spec] = prev  # type: ignore[assignment]  # not None: split() gives at least one hop
             return prev
 
     def _lost(self, h: _Host, client: VerifyingClient, exc: Exception | None) -> None:

@@ -66,7 +66,7 @@ class ConfigSlicer:
         self._slices: dict[str, str] = {}  # host -> slice text
         text = path.read_text(encoding="utf-8", errors="replace")
         blocks: list[_Block] = []
-        keyword, rest, lines = "", "", []
+        keyword, rest, lines = "", "", list[str]()
         for line in text.splitlines(keepends=True):
             key, args = _keyword(line)
             if key in _WHOLE_FILE_KEYWORDS:

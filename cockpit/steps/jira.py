@@ -218,7 +218,8 @@ async def execute(step: StepSpec, ctx: StepContext) -> StepResult:
         verify = _verify(ctx, spec)
         if files:
             url = f"{base}/2/issue/{key}/attachments"
-            detail["attachments"] = {"url": url, "files": [p.name for p in files]}
+            attachments: dict[str, object] = {"url": url, "files": [p.name for p in files]}
+            detail["attachments"] = attachments
 
             def parts() -> list[tuple[str, tuple[str, bytes, str]]]:
                 return [("file", (p.name, p.read_bytes(), mimetypes.guess_type(p.name)[0]
@@ -230,14 +231,14 @@ async def execute(step: StepSpec, ctx: StepContext) -> StepResult:
                 raise StepFailure(f"cannot read an attachment: {exc}") from None
             answer = await http.post(url, target=target, timeout=step.timeout, verify=verify,
                                      headers={**headers, "X-Atlassian-Token": "no-check"}, files=parts)
-            detail["attachments"] = {**detail["attachments"], "status": answer.status,  # type: ignore[dict-item]
-                                     "response": error_messages(answer, scrub)}
+            attachments.update(status=answer.status, response=error_messages(answer, scrub))
             if answer.status != 200:
                 raise _failure("attachment upload", spec, answer, scrub)
         if text:
             url = f"{base}/{spec.api}/issue/{key}/comment"
             body: Any = adf(text) if spec.api >= 3 else text
-            detail["comment"] = {"url": url, "json": {"body": body}}
+            comment: dict[str, object] = {"url": url, "json": {"body": body}}
+            detail["comment"] = comment
             answer = await http.post(url, target=target, timeout=step.timeout, verify=verify,
                                      headers={**headers, "Content-Type": "application/json"},
                                      json={"body": body})
@@ -246,7 +247,7 @@ async def execute(step: StepSpec, ctx: StepContext) -> StepResult:
                 info["id"] = str(answer.json["id"])
             else:
                 info["response"] = error_messages(answer, scrub)
-            detail["comment"] = {**detail["comment"], **info}  # type: ignore[dict-item]
+            comment.update(info)
             if answer.status != 201:
                 raise _failure("comment", spec, answer, scrub)
         return finish(step.id, "ok", started, command=command, scrub=scrub, detail=detail)

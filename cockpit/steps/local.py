@@ -220,9 +220,9 @@ async def _run(
     except TimeoutError:
         await _stop(proc)
         pumps.cancel()
-        reason = f"timed out after {step.timeout:g}s; the command and its children were killed"
-        host = HostResult(HOST, "timeout", None, time.time() - started, tuple(redact_lines(ctx.redact, tail)), error=reason)
-        return finish(step.id, "failed", started, command=command, scrub=ctx.redact, reason=reason,
+        why = f"timed out after {step.timeout:g}s; the command and its children were killed"
+        host = HostResult(HOST, "timeout", None, time.time() - started, tuple(redact_lines(ctx.redact, tail)), error=why)
+        return finish(step.id, "failed", started, command=command, scrub=ctx.redact, reason=why,
                       hosts=(host,), detail={"cwd": str(cwd), "exit_status": None})
     except asyncio.CancelledError:
         pumps.cancel()

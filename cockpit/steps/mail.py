@@ -92,7 +92,8 @@ class _CuttableSMTP(smtplib.SMTP):
         super().__init__(host, port, timeout=timeout)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        sock = super()._get_socket(host, port, timeout)  # type: ignore[misc]
+        # typeshed's smtplib leaves out the private _get_socket this class extends
+        sock: socket.socket = super()._get_socket(host, port, timeout)  # type: ignore[misc]
         if self._cut:
             sock.close()
             raise TimeoutError
@@ -100,8 +101,10 @@ class _CuttableSMTP(smtplib.SMTP):
 
     def cut(self) -> None:
         self._cut = True
-        with contextlib.suppress(OSError, AttributeError):
-            self.sock.shutdown(socket.SHUT_RDWR)  # the blocked read in the worker thread ends at once
+        sock = self.sock  # once: the worker thread may set it to None meanwhile
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # the blocked read in the worker thread ends at once
 
 
 def _send(spec: EmailSpec, msg: EmailMessage, tls: ssl.SSLContext, login: tuple[str, str] | None,

@@ -9,7 +9,7 @@ Textual's keymap wherever it lives: on the app (below), on the checklist (``sele
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 from cockpit.profile.keys import APP_ACTIONS, app_keys, normalize_key
 from cockpit.profile.model import Profile
@@ -37,7 +37,7 @@ def label(action: str) -> str:
     return APP_ACTIONS[action][1]
 
 
-def app_bindings() -> list[Binding]:
+def app_bindings() -> list[BindingType]:
     """The app's bindings with their default keys; ``keymap`` applies ``[cockpit] keys``."""
     keys = app_keys()
     return [

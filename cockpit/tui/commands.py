@@ -15,7 +15,7 @@ class StepCommands(Provider):
     """One command per step ("Fire step: …" / "Tick manual step: …")."""
 
     def _items(self) -> list[tuple[str, str, str]]:
-        app: CockpitApp = self.app  # type: ignore[assignment]
+        app: CockpitApp = self.app  # type: ignore[assignment]  # only CockpitApp registers this provider
         items = []
         for step in app.profile.steps:
             verb = "Tick manual step" if step.kind == "manual" else "Fire step"
@@ -24,12 +24,12 @@ class StepCommands(Provider):
         return items
 
     async def discover(self) -> Hits:
-        app: CockpitApp = self.app  # type: ignore[assignment]
+        app: CockpitApp = self.app  # type: ignore[assignment]  # only CockpitApp registers this provider
         for text, step_id, help_text in self._items():
             yield DiscoveryHit(text, partial(app.action_fire, step_id), help=help_text)
 
     async def search(self, query: str) -> Hits:
-        app: CockpitApp = self.app  # type: ignore[assignment]
+        app: CockpitApp = self.app  # type: ignore[assignment]  # only CockpitApp registers this provider
         matcher = self.matcher(query)
         for text, step_id, help_text in self._items():
             score = matcher.match(text)

@@ -73,7 +73,7 @@ def panel_data(
         version=version or view_version(view),
         age=getattr(view, "age", None),
         no_data=bool(getattr(view, "no_data", False)),
-        current=dict(view.current) if getattr(view, "last_ok", None) is not None else None,
+        current=dict(view.current) if view is not None and getattr(view, "last_ok", None) is not None else None,
     )
 
 
