@@ -458,8 +458,9 @@ class Controller:
         for new, old in transitions:
             if old is None or old.status == new.status:
                 continue
+            moved: dict[str, Any] = {"from": old.status}   # `from` is a keyword: passed by dict
             self._append("check_transition", check=new.check_id, title=new.title,
-                         **{"from": old.status}, to=new.status, reason=new.reason,
+                         **moved, to=new.status, reason=new.reason,
                          values={k: json_number(v) for k, v in new.values.items()},
                          evidence=dict(new.evidence))
         # every evaluation, not only transitions: check rows show the live value and its age
@@ -697,7 +698,9 @@ class Controller:
         if step.kind == "ssh":
             self._make_runner()
             restricted = list(targets) if targets != tuple(self.profile.hosts.get(step.hosts or "", ())) else None
-            return await self.runner.run(step, hosts=restricted, on_output=output, on_host_done=host_done)
+            result: StepResult = await self.runner.run(step, hosts=restricted, on_output=output,
+                                                       on_host_done=host_done)
+            return result
         from cockpit import steps
 
         return await steps.execute(step, self._context(note, step), output)

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from cockpit.commands.profile_arg import open_profile
 from cockpit.exitcodes import Exit
-from cockpit.journal import journals_dir, journals_of, read_journal
+from cockpit.journal import journals_of, read_journal
 from cockpit.report import render_json, render_markdown
+from cockpit.state import journals_dir
 
 
 def main(args: argparse.Namespace) -> int:

@@ -132,6 +132,9 @@ class PromQL:
         return lambda snap: family(q, snap)
 
 
+    def _clock(self, labels: Labels) -> Callable[[Snapshot], Series]:
+        return lambda snap: [(labels, self.wall(snap.t))]
+
     def _envelope(self, query: str) -> Callable[[Snapshot], Series]:
         parts: list[tuple[str, Callable[[Snapshot], Series]]] = []
         for expr, tag in _PARTS.findall(query):
@@ -143,9 +146,9 @@ class PromQL:
                 job = _JOB.search(inner)
                 labels = {"instance": "127.0.0.1:9100", "job": job.group(1) if job else "academy"}
                 if tag.startswith("u"):
-                    parts.append((tag, lambda snap, lb=labels: [({"__name__": "up", **lb}, 1.0)]))
+                    parts.append((tag, _up(labels)))
                 else:
-                    parts.append((tag, lambda snap, lb=labels: [(lb, self.wall(snap.t))]))
+                    parts.append((tag, self._clock(labels)))
             elif tag.startswith("t"):
                 self.compile(inner)  # the selector must be one the demo knows
                 parts.append((tag, lambda snap: [({}, self.wall(snap.t))]))
@@ -162,6 +165,10 @@ class PromQL:
 
 def _aggregated(q: str) -> bool:
     return q.split("(", 1)[0].strip().split(" ")[0] in _AGGREGATIONS
+
+
+def _up(labels: Labels) -> Callable[[Snapshot], Series]:
+    return lambda snap: [({"__name__": "up", **labels}, 1.0)]
 
 
 def _queues(q: str, snap: Snapshot) -> Series:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncssh
-from asyncssh.config import SSHClientConfig
+from asyncssh.config import SSHClientConfig, SSHConfig
 
 from cockpit.profile.model import SshSettings
 from cockpit.ssh.hostkeys import load_known_hosts
@@ -33,7 +33,7 @@ class ConnectSettings:
     connect_timeout: float
     keepalive: float
     keepalive_count_max: int
-    _parsed: dict[str, SSHClientConfig] = field(default_factory=dict, compare=False, repr=False)
+    _parsed: dict[str, SSHConfig] = field(default_factory=dict, compare=False, repr=False)
 
     @contextlib.contextmanager
     def kwargs(self, host: str) -> Iterator[dict[str, Any]]:
@@ -83,7 +83,7 @@ class ConnectSettings:
             yield [path]
 
 
-def _parse(paths: list[str], host: str) -> SSHClientConfig:
+def _parse(paths: list[str], host: str) -> SSHConfig:
     return SSHClientConfig.load(None, paths, False, False, False, getpass.getuser(), (), host, ())
 
 

@@ -41,6 +41,7 @@ from cockpit.feed import (
     SeriesEvent,
     StepEvent,
 )
+from cockpit.profile.keys import APP_ACTIONS
 from cockpit.profile.model import Profile
 from cockpit.session import Session
 from cockpit.tui import bindings as keys
@@ -231,7 +232,7 @@ class CockpitApp(StepActions):
         if self.ready_file:
             self.call_after_refresh(self._write_ready)
         if self.feed is not None:
-            self._unsubscribe.append(self.feed.subscribe(lambda ev: self.post_message(EngineEvent(ev))))
+            self._unsubscribe.append(self.feed.subscribe(self._post_event))
             self.refresh_all()
         if self.controller is not None:
             # after the first paint: starting imports asyncssh (~0.5 s) and must not delay the screen
@@ -301,6 +302,10 @@ class CockpitApp(StepActions):
         self.refresh_panels()
         self._clock_tick()
         self.refresh_bindings()
+
+    def _post_event(self, event: FeedEvent) -> None:
+        """The feed's sink: only posts a message, so the event is handled in the app's own loop."""
+        self.post_message(EngineEvent(event))
 
     def on_engine_event(self, message: EngineEvent) -> None:
         if self.stopped:
@@ -646,7 +651,7 @@ class CockpitApp(StepActions):
 
     def help_screen(self) -> HelpScreen:
         app_keys = [(keys.display(keys.app_key(self.profile, action)), keys.label(action))
-                    for action in keys.APP_ACTIONS]
+                    for action in APP_ACTIONS]
         step_keys = [(s.key or "", s.id, s.title) for s in present.ordered_steps(self.profile)]
         return HelpScreen(app_keys, step_keys, self.read_only)
 

@@ -180,7 +180,7 @@ class FixedFeed:
             return None
 
     def check_states(self) -> list[Any]:
-        return self.engine.states()
+        return list(self.engine.states())
 
     def check_history(self, check_id: str) -> list[tuple[float, str]]:
         return list(self.engine.history(check_id))
