@@ -21,7 +21,7 @@ from cockpit.profile.load import load_profile
 from tests.conftest import REPO
 from tests.support.hostile import Hostile, peak_rss_of, running_hostile
 
-TIMEOUT = 2.0
+TIMEOUT = 4.0  # generous: a good answer must fit in it even on a loaded 2-core machine
 MARGIN = 3.0  # seconds beyond deadline + the same command's own run against a good server (loaded machine)
 
 PROFILE = '''
@@ -129,7 +129,7 @@ def test_status_exits_at_the_deadline_against_a_slow_server(mode: str, hostile: 
     hostile.set(mode, trickle_every=0.2)
     rc, took, _, out = cockpit(hostile, "status", "--profile", profile)
     assert rc == 1, out
-    reason = "no full answer within 2s (" if mode == "trickle" else "no answer within 2s"
+    reason = "no full answer within 4s (" if mode == "trickle" else "no answer within 4s"
     assert reason in signal_line(out, "queues") and reason in signal_line(out, "lag"), out
     assert "Traceback" not in out
     assert took < took_ok + TIMEOUT + MARGIN, (took_ok, took)
@@ -142,7 +142,7 @@ def test_run_exits_at_the_deadline_against_a_trickling_webhook(hostile: Hostile,
     hostile.set("trickle", trickle_every=0.2)
     rc, took, _, out = cockpit(hostile, "run", "announce", "--profile", profile, "--yes")
     assert rc == 1, out
-    assert "no full answer within 2s" in out
+    assert "no full answer within 4s" in out
     assert "secret-path" not in out and "Traceback" not in out
     # the checks are sampled first (one deadline), then the step posts (another)
     assert took < took_ok + 2 * TIMEOUT + MARGIN, (took_ok, took)

@@ -69,9 +69,9 @@ async def test_a_good_answer_still_reads(kind: str, hostile: Hostile):
 async def test_endless_or_huge_answer_stops_at_the_cap(kind: str, mode: str, hostile: Hostile):
     hostile.set(mode)
     before = peak_kib()
-    got, took = await outcome(kind, hostile.url(), timeout=3.0)
+    got, took = await outcome(kind, hostile.url(), timeout=5.0)  # generous: 4 MB must be read in it
     assert got == "answer over 4 MB"
-    assert took < 3.0 + GRACE
+    assert took < 5.0 + GRACE
     assert peak_kib() - before < 64 * 1024  # the process's peak RSS grew by less than 64 MB
 
 
