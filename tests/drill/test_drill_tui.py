@@ -21,17 +21,12 @@ from cockpit.tui.screens import ConfirmStepScreen, YesNoScreen
 from tests.drill.stack import Stack, StackInfo, prom_query
 from tests.drill.test_drill import redis, ssh
 from tests.tui.conftest import until
-from tests.tui.screen_text import screen_text
-from widgets.checklist import Checklist
+from tests.tui.screen_text import checklist_text, screen_text
 from widgets.panel import SignalPanel
 
 pytestmark = [pytest.mark.drill, pytest.mark.timeout(180)]
 
 PAUSED = "laravel_database_horizon:paused:worker-1"
-
-
-def checklist_text(app: CockpitApp) -> str:
-    return "\n".join(line.plain for line in app.query_one(Checklist).lines())
 
 
 def env_lines(info: StackInfo, host: str) -> list[str]:
