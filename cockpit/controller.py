@@ -243,6 +243,8 @@ class Controller:
         from cockpit.ssh.pool import SshPool
 
         self.pool = SshPool(self.profile, on_event=self._connection_event)
+        if self.pool.limit_notice:   # the open-file limit cannot hold every host's connection
+            self.notices.append(self.pool.limit_notice)
         self.runner = Runner(self.profile, self.pool)
 
     async def _connect(self) -> None:

@@ -93,6 +93,13 @@ class SshSettings:
     keepalive_count_max: int = field(
         default=3, metadata=doc("Keepalives without answer before a connection is declared dead.")
     )
+    handshakes: int = field(
+        default=8,
+        metadata=doc(
+            "SSH handshakes in flight at most, over the whole fleet. sshd's default `MaxStartups 10:30:100` "
+            "drops connections above 10 unauthenticated ones; 8 stays under it."
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ class Rules:
         self.step_ids = _ids(names, "step")
 
     def run(self, environ: Mapping[str, str] | None = None) -> None:
+        self.ssh()
         self.hosts()
         self.vars()
         self.sources()
@@ -129,6 +130,11 @@ class Rules:
                 seen[item.id] = path
 
     # -- sections ------------------------------------------------------------------
+    def ssh(self) -> None:
+        settings = self.parts.get("ssh")
+        if settings is not None and getattr(settings, "handshakes", 1) < 1:
+            self.rep.error(("ssh", "handshakes"), "handshakes must be 1 or more (handshakes in flight at once)")
+
     def hosts(self) -> None:
         groups: Mapping[str, tuple[str, ...]] = self.parts.get("hosts") or {}
         for name, members in groups.items():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import os
+import pwd
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,8 +125,35 @@ def _client_keys(ssh: SshSettings) -> tuple[asyncssh.SSHKeyPair, ...]:
     return tuple(keys)
 
 
+_USER_VARS = ("LOGNAME", "USER", "LNAME", "USERNAME")
+
+
+def pin_local_identity() -> None:
+    """Look the local user name and home up once, into the environment where they are read first.
+
+    ``getpass.getuser()`` (called by asyncssh on every connect) and ``~`` expansion read
+    ``LOGNAME``/``USER`` and ``HOME``, and only without them the password database. That
+    read needs a free file descriptor: under descriptor pressure it failed as
+    ``KeyError: 'getpwuid(): uid not found'`` for random hosts (cron, systemd units and
+    ``env -i`` give no ``USER``). Looked up here, at load, it either works once or says so.
+    """
+    if any(os.environ.get(name) for name in _USER_VARS) and os.environ.get("HOME"):
+        return
+    try:
+        entry = pwd.getpwuid(os.getuid())
+    except KeyError:
+        raise SshSetupError(
+            f"cannot tell the local user name (uid {os.getuid()} is not in the password database): "
+            "set USER and HOME"
+        ) from None
+    if not any(os.environ.get(name) for name in _USER_VARS):
+        os.environ["LOGNAME"] = entry.pw_name
+    os.environ.setdefault("HOME", entry.pw_dir)
+
+
 def load_settings(ssh: SshSettings) -> ConnectSettings:
     """Read the config, known_hosts and key files named by ``[ssh]`` (raises :class:`SshSetupError`)."""
+    pin_local_identity()
     known_path = Path(ssh.known_hosts).expanduser()
     try:
         known = load_known_hosts(known_path)
