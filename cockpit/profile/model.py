@@ -103,6 +103,38 @@ class SshSettings:
 
 
 @dataclass(frozen=True)
+class InventorySpec:
+    ansible: tuple[str, ...] = field(
+        default=(),
+        metadata=doc(
+            "Ansible inventory sources (INI/YAML files, directories, scripts), relative to the profile, read "
+            "through `ansible-inventory --list` (`pip install 'cockpit[ansible]'`). Children groups are "
+            "flattened; `ansible_host`, `ansible_port` and `ansible_user` say how each host is reached."
+        ),
+    )
+    groups: tuple[str, ...] = field(
+        default=(),
+        metadata=doc("Ansible groups to import; empty: every group except `all` and `ungrouped`."),
+    )
+    ssh_config: Mapping[str, str] = field(
+        default_factory=_empty_map,
+        metadata=doc(
+            "Groups from the `[ssh] config` file and the files it `Include`s: "
+            "`web = \"web-* !web-canary\"` holds every concrete `Host` alias those patterns match."
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class HostAddress:
+    """How one inventory host is reached (``ansible_host``/``ansible_port``/``ansible_user``)."""
+
+    address: str | None = field(default=None, metadata=doc("`ansible_host`: the name or address to connect to.", toml=None))
+    port: int | None = field(default=None, metadata=doc("`ansible_port`.", toml=None))
+    user: str | None = field(default=None, metadata=doc("`ansible_user`.", toml=None))
+
+
+@dataclass(frozen=True)
 class SourceSpec:
     id: str = field(metadata=doc("The source's name: the key of its `[sources.NAME]` table.", toml=None))
     kind: SourceKind = field(metadata=doc("`prometheus`, `http` or `ssh`."))
@@ -319,6 +351,16 @@ class Profile:
     )
     steps: tuple[StepSpec, ...] = field(
         metadata=doc("The runbook's steps, in the order they are shown.", toml="step", optional=True)
+    )
+    inventory: InventorySpec = field(
+        default_factory=InventorySpec,
+        metadata=doc("Host groups read from an Ansible inventory or the ssh config.", optional=True),
+    )
+    host_vars: Mapping[str, HostAddress] = field(
+        default_factory=_empty_map, metadata=doc("Inventory hosts' addresses, ports and users.", toml=None)
+    )
+    host_sources: Mapping[str, str] = field(
+        default_factory=_empty_map, metadata=doc("Group -> where an inventory group came from.", toml=None)
     )
     sha256: str = field(default="", metadata=doc("sha256 of the profile file's bytes.", toml=None))
 

@@ -211,7 +211,7 @@ class SshPool:
     def _load(self, host: str) -> ConnectSettings:
         if self._settings is None:
             try:
-                self._settings = load_settings(self._profile.ssh)
+                self._settings = load_settings(self._profile.ssh, self._profile.host_vars)
             except SshSetupError as exc:
                 raise SshError(host, str(exc), permanent=True) from None
         return self._settings
@@ -273,7 +273,9 @@ class SshPool:
                 if kwargs.get("keepalive_interval"):
                     kwargs["keepalive_interval"] *= random.uniform(1 - KEEPALIVE_SPREAD, 1 + KEEPALIVE_SPREAD)
                 async with self._handshake():
-                    return await asyncssh.connect(host, client_factory=lambda: client, **kwargs)
+                    return await asyncssh.connect(
+                        settings.address(host), client_factory=lambda: client, **kwargs
+                    )
         except BaseException:
             self._sockets.discard(client)
             raise

@@ -6,7 +6,7 @@ import contextlib
 import getpass
 import os
 import pwd
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from typing import Any
 import asyncssh
 from asyncssh.config import SSHClientConfig
 
-from cockpit.profile.model import SshSettings
+from cockpit.profile.model import HostAddress, SshSettings
 from cockpit.ssh.hostkeys import load_known_hosts
 from cockpit.ssh.sshconfig import ConfigSlicer
 
@@ -35,6 +35,7 @@ class ConnectSettings:
     connect_timeout: float
     keepalive: float
     keepalive_count_max: int
+    host_vars: Mapping[str, HostAddress] = field(default_factory=dict)
     _parsed: dict[str, SSHClientConfig] = field(default_factory=dict, compare=False, repr=False)
 
     @contextlib.contextmanager
@@ -44,7 +45,11 @@ class ConnectSettings:
         ``config`` goes to ``connect()`` itself (options built beforehand do not match
         ``Host`` blocks); it is the host's slice of the file (see ``sshconfig``), which
         exists only while connecting. A ``Port`` in the config wins over the profile's.
+        An inventory host (``host_vars``) is connected to at its address (``Host`` blocks
+        match the address, as with Ansible's ``ssh``), its port and user winning over both.
         """
+        vars_ = self.host_vars.get(host)
+        host = self.address(host)
         kw: dict[str, Any] = {
             "known_hosts": self.known_hosts,
             "connect_timeout": self.connect_timeout,
@@ -60,10 +65,20 @@ class ConnectSettings:
                 kw["config"] = paths
             if self._host_option(host, "Port", paths) is None:
                 kw["port"] = self.port
+            if vars_ is not None and vars_.port is not None:
+                kw["port"] = vars_.port
+            if vars_ is not None and vars_.user is not None:
+                kw["username"] = vars_.user
             yield kw
+
+    def address(self, host: str) -> str:
+        """The name or address to connect to: an inventory host's ``ansible_host``, else the name itself."""
+        vars_ = self.host_vars.get(host)
+        return vars_.address if vars_ is not None and vars_.address else host
 
     def proxy_jump(self, host: str) -> str | None:
         """The config's ``ProxyJump`` for ``host`` (``None`` when unset or ``none``)."""
+        host = self.address(host)
         with self._config_for(host) as paths:
             jump = self._host_option(host, "ProxyJump", paths)
         return str(jump) if jump and str(jump).lower() != "none" else None
@@ -151,7 +166,7 @@ def pin_local_identity() -> None:
     os.environ.setdefault("HOME", entry.pw_dir)
 
 
-def load_settings(ssh: SshSettings) -> ConnectSettings:
+def load_settings(ssh: SshSettings, host_vars: Mapping[str, HostAddress] | None = None) -> ConnectSettings:
     """Read the config, known_hosts and key files named by ``[ssh]`` (raises :class:`SshSetupError`)."""
     pin_local_identity()
     known_path = Path(ssh.known_hosts).expanduser()
@@ -171,4 +186,5 @@ def load_settings(ssh: SshSettings) -> ConnectSettings:
         connect_timeout=ssh.connect_timeout,
         keepalive=ssh.keepalive,
         keepalive_count_max=ssh.keepalive_count_max,
+        host_vars=dict(host_vars or {}),
     )
