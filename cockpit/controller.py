@@ -44,6 +44,7 @@ class RunningStep:
     started: float
     hosts: tuple[str, ...]
     done: dict[str, HostResult] = field(default_factory=dict)
+    batch: tuple[int, int] | None = None   # (batch running or last run, batches) of a batched step
 
     @property
     def progress(self) -> tuple[int, int]:
@@ -73,7 +74,8 @@ class Controller:
         self._ended: dict[str, asyncio.Event] = {}     # set once a fired step's end is journalled
         self._background: list[asyncio.Task[Any]] = []
         self._listeners: dict[str, list[Listener]] = {
-            k: [] for k in ("output", "step", "series", "checks", "connection", "journal")}
+            k: [] for k in ("output", "step", "series", "checks", "connection", "journal", "batch")}
+        self._rollouts: dict[str, Any] = {}          # step id -> cockpit.batches.Rollout while it runs
         self._me = whoami()
 
     # -- listeners -------------------------------------------------------------------------
@@ -101,6 +103,10 @@ class Controller:
     def on_journal(self, fn: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
         """Every journal entry, written by us or (read-only) followed from the driver's file."""
         return self._add("journal", fn)
+
+    def on_batch(self, fn: Callable[[Any], None]) -> Callable[[], None]:
+        """Called with a `cockpit.batches.BatchEvent` as a batched step's batches and gates start and end."""
+        return self._add("batch", fn)
 
     def _emit(self, kind: str, *args: Any) -> None:
         for fn in list(self._listeners[kind]):
@@ -508,10 +514,53 @@ class Controller:
         if step.kind == "ssh":
             self._make_runner()
             restricted = list(targets) if targets != tuple(self.profile.hosts.get(step.hosts or "", ())) else None
+            if step.batch:
+                return await self._rollout(step, run, restricted, output, host_done)
             return await self.runner.run(step, hosts=restricted, on_output=output, on_host_done=host_done)
         from cockpit import steps
 
         return await steps.execute(step, self._context(note, step), output)
+
+    async def _rollout(self, step: StepSpec, run: RunningStep, hosts: list[str] | None,
+                       output: Callable[[OutputLine], None], host_done: Callable[[HostResult], None]) -> StepResult:
+        """A batched step (`cockpit.batches`): each batch and gate journalled as a `batch` entry."""
+        from cockpit.batches import BatchEvent, Rollout
+
+        def event(e: BatchEvent) -> None:
+            run.batch = (e.index, e.total)
+            self._append("batch", step=e.step_id, event=e.event, batch=e.index, batches=e.total,
+                         hosts=list(e.hosts), ok=e.ok, failed=e.failed, waited=round(e.waited, 3),
+                         passed=e.passed, reason=e.reason)
+            self._emit("batch", e)
+            self._emit("step", e.step_id, None)
+
+        rollout = Rollout(self.runner, step, hosts, gate=self._wait_gate, on_event=event,
+                          on_output=output, on_host_done=host_done)
+        self._rollouts[step.id] = rollout
+        try:
+            return await rollout.run()
+        finally:
+            self._rollouts.pop(step.id, None)
+
+    async def _wait_gate(self, gate: Any) -> Any:
+        from cockpit.gate import CheckReading, wait_gate
+
+        def read(check_id: str) -> CheckReading:
+            for state in self.checks.states():
+                if state.check_id == check_id:
+                    view = self.store.view(state.signal_id, with_series=False)
+                    return CheckReading(state.status, view.seq, state.reason)
+            return CheckReading("unknown", 0, "no such check")
+
+        return await wait_gate(gate, read)
+
+    def stop_after_batch(self, step_id: str) -> bool:
+        """Let a batched step's running batch finish, then stop (the rest skipped); `cancel` stops at once."""
+        rollout = self._rollouts.get(step_id)
+        if rollout is None:
+            return False
+        rollout.stop_after_batch()
+        return True
 
     def _cancelled_result(self, step: StepSpec, run: RunningStep, command: str | None,
                           started: float, given: object) -> StepResult:

@@ -89,6 +89,10 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
         print(f"{prefix}{line.text}", file=stream, flush=True)
 
     controller.on_output(show)
+    if step.batch:
+        from cockpit.batches import describe_event
+
+        controller.on_batch(lambda e: print(f"cockpit run: {describe_event(e)}", file=sys.stderr, flush=True))
     interrupted = False
     loop = asyncio.get_running_loop()
 
@@ -97,13 +101,20 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
         interrupted = True
         controller.cancel(step.id)
 
+    def after_batch() -> None:   # Ctrl-\ on a batched step: finish the running batch, then stop
+        if controller.stop_after_batch(step.id):
+            print("cockpit run: stopping after the current batch (Ctrl-C stops at once)", file=sys.stderr,
+                  flush=True)
+
     try:
-        await controller.start(connect=False, poll=False)
+        await controller.start(connect=False, poll=step.gate is not None)   # a gate reads live checks
     except OSError as e:
         _err(f"cannot open the lock or the journal in the state directory: {e}")
         return EXIT_FAIL
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, interrupt)
+    if step.batch:
+        loop.add_signal_handler(signal.SIGQUIT, after_batch)
     try:
         for notice in controller.notices:
             print(f"cockpit run: {notice}", file=sys.stderr, flush=True)
@@ -114,7 +125,7 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
         result = await controller.fire(step.id, confirmation=args.confirm, yes=args.yes,
                                        override=args.override, hosts=hosts)
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(sig)
         await controller.stop()

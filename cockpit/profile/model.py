@@ -281,6 +281,21 @@ class JiraSpec:
 
 
 @dataclass(frozen=True)
+class GateSpec:
+    checks: tuple[str, ...] = field(
+        metadata=doc("Check ids that must hold on live data before the next batch starts.")
+    )
+    samples: int = field(
+        default=2, metadata=doc("Fresh samples, in a row, on which every named check must be ok.")
+    )
+    timeout: float = field(
+        default=300.0,
+        metadata=doc("Longest wait for the gate after a batch; past it, the rollout stops.",
+                     parse="duration"),
+    )
+
+
+@dataclass(frozen=True)
 class StepSpec:
     id: str = field(metadata=doc("Unique step id, used by `after` and `cockpit run`."))
     title: str = field(metadata=doc("Line in the checklist."))
@@ -296,6 +311,25 @@ class StepSpec:
     )
     concurrency: int = field(default=0, metadata=doc("parallel: at most this many hosts at once; 0 = all."))
     continue_on_error: bool = field(default=False, metadata=doc("serial: go on after a failing host."))
+    batch: tuple[str, ...] = field(
+        default=(),
+        metadata=doc(
+            "parallel ssh: roll out in batches, e.g. `[1, \"10%\", \"25%\"]` (host counts or shares of the "
+            "hosts; the last size repeats). Each batch runs in parallel and ends before the next starts.",
+            parse="sizes",
+        ),
+    )
+    max_fail: str = field(
+        default="0",
+        metadata=doc(
+            "batch: failure budget over the whole rollout (`3` or `\"10%\"`); more failed hosts than this "
+            "stop it after the current batch.",
+            parse="size",
+        ),
+    )
+    gate: GateSpec | None = field(
+        default=None, metadata=doc("batch: checks to wait for between batches (`[step.gate]`).")
+    )
     command: str | None = field(default=None, metadata=doc("ssh/local: the command. `{var}` substituted."))
     timeout: float = field(
         default=120.0, metadata=doc("Per-host timeout; the remote command is stopped.", parse="duration")

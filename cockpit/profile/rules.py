@@ -291,7 +291,29 @@ class Rules:
                 )
             if step.concurrency < 0:
                 self.rep.error((*path, "concurrency"), "concurrency must be 0 (all hosts) or more")
+            self.step_batch(step, path)
         self.cycles(steps)
+
+    def step_batch(self, step: StepSpec, path: KeyPath) -> None:
+        """``batch``/``max_fail``/``gate``: a parallel ssh step's rollout; the gate names real checks."""
+        if step.batch and (step.kind != "ssh" or step.run != "parallel"):
+            self.rep.error((*path, "batch"), f'batch is for ssh steps with run = "parallel" (this one: '
+                           f'kind = "{step.kind}", run = "{step.run}")')
+        if step.max_fail != "0" and not step.batch:
+            self.rep.error((*path, "max_fail"), "max_fail needs batch (the budget is checked between batches)")
+        if step.gate is None:
+            return
+        if not step.batch:
+            self.rep.error((*path, "gate"), "gate needs batch (it is waited for between batches)")
+        checks = _ids(self.raw, "check", fallback="signal")
+        for i, check in enumerate(step.gate.checks):
+            self.ref((*path, "gate", "checks", i), "check", check, checks)
+        if not step.gate.checks:
+            self.rep.error((*path, "gate", "checks"), "a gate needs at least one check")
+        if step.gate.samples < 1:
+            self.rep.error((*path, "gate", "samples"), "samples must be 1 or more")
+        if step.gate.timeout <= 0:
+            self.rep.error((*path, "gate", "timeout"), "timeout must be more than 0s")
 
     def step_key(
         self, step: StepSpec, path: KeyPath, rebinding: Mapping[str, str], seen: dict[str, str]
