@@ -359,7 +359,7 @@ class Controller:
         return decision
 
     def _hosts_for(self, step: StepSpec, hosts: Sequence[str] | None) -> tuple[tuple[str, ...], str | None]:
-        if step.kind != "ssh":
+        if step.kind not in ("ssh", "ansible"):
             return (), None
         group = tuple(self.profile.hosts.get(step.hosts or "", ()))
         if hosts:
@@ -458,6 +458,10 @@ class Controller:
         if step.starts_rollback:
             self.start_rollback()
         command = self.profile.expand(step.command) if step.command else None
+        if step.kind == "ansible" and step.ansible is not None:
+            from cockpit.steps.ansible import command_line
+
+            command = command_line(step.ansible, self.profile, targets)
         started = self.now()
         self._append("step_start", step=step.id, title=step.title, kind=step.kind, command=command,
                      hosts=list(targets), confirm=step.confirm, override=decision.override, note=note,
@@ -517,6 +521,11 @@ class Controller:
             if step.batch:
                 return await self._rollout(step, run, restricted, output, host_done)
             return await self.runner.run(step, hosts=restricted, on_output=output, on_host_done=host_done)
+        if step.kind == "ansible":   # like ssh: on the step's hosts (or --hosts), per-host progress
+            from cockpit.steps import ansible
+
+            return await ansible.execute(step, self._context(note, step), output, hosts=list(targets),
+                                         on_host_done=host_done)
         from cockpit import steps
 
         return await steps.execute(step, self._context(note, step), output)

@@ -67,8 +67,8 @@ def summary(result: StepResult) -> list[str]:
 async def _run(args: argparse.Namespace, profile: Profile) -> int:
     hosts = [h.strip() for h in args.hosts.split(",") if h.strip()] if args.hosts else None
     step = profile.step(args.step)
-    if hosts and step.kind != "ssh":
-        _err(f"--hosts applies to ssh steps only; {step.id} is a {step.kind} step")
+    if hosts and step.kind not in ("ssh", "ansible"):
+        _err(f"--hosts applies to ssh and ansible steps only; {step.id} is a {step.kind} step")
         return EXIT_USAGE
     if hosts:
         group = profile.hosts.get(step.hosts or "", ())

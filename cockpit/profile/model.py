@@ -24,7 +24,7 @@ from cockpit.conditions import Condition
 
 Phase = Literal["prepare", "rollback", "validate", "communicate", "post-rollback"]
 PHASES: tuple[str, ...] = ("prepare", "rollback", "validate", "communicate", "post-rollback")
-StepKind = Literal["ssh", "local", "slack", "email", "jira", "manual"]
+StepKind = Literal["ssh", "local", "slack", "email", "jira", "manual", "ansible"]
 RunMode = Literal["parallel", "serial", "once"]
 ConfirmMode = Literal["none", "yes", "type"]
 SourceKind = Literal["prometheus", "http", "ssh"]
@@ -281,6 +281,22 @@ class JiraSpec:
 
 
 @dataclass(frozen=True)
+class AnsibleSpec:
+    playbook: str | None = field(
+        default=None, metadata=doc("Playbook file, relative to the profile; its plays' `hosts` are limited to the step's.")
+    )
+    module: str | None = field(
+        default=None, metadata=doc("Instead of a playbook: an ad-hoc module (`shell`, `service`, ...).")
+    )
+    args: str = field(default="", metadata=doc("The module's arguments. `{var}` substituted."))
+    extravars: Mapping[str, str] = field(
+        default_factory=_empty_map, metadata=doc("Extra variables (`-e`). `{var}` substituted.")
+    )
+    forks: int = field(default=50, metadata=doc("Hosts Ansible works on at once."))
+    become: bool = field(default=False, metadata=doc("Run with `become` (sudo)."))
+
+
+@dataclass(frozen=True)
 class GateSpec:
     checks: tuple[str, ...] = field(
         metadata=doc("Check ids that must hold on live data before the next batch starts.")
@@ -304,7 +320,7 @@ class StepSpec:
     kind: StepKind = field(
         default="ssh", metadata=doc("`ssh`, `local`, `slack`, `email`, `jira` or `manual`.")
     )
-    hosts: str | None = field(default=None, metadata=doc("ssh: the host group it runs on."))
+    hosts: str | None = field(default=None, metadata=doc("ssh, ansible: the host group it runs on."))
     run: RunMode = field(
         default="parallel",
         metadata=doc("ssh: `parallel`, `serial` (stop at first failure) or `once` (one host only)."),
@@ -357,6 +373,10 @@ class StepSpec:
     slack: SlackSpec | None = field(default=None, metadata=doc("kind = slack: `[step.slack]`."))
     email: EmailSpec | None = field(default=None, metadata=doc("kind = email: `[step.email]`."))
     jira: JiraSpec | None = field(default=None, metadata=doc("kind = jira: `[step.jira]`."))
+    ansible: AnsibleSpec | None = field(
+        default=None,
+        metadata=doc("kind = ansible: `[step.ansible]` (`pip install 'cockpit[ansible]'`); runs on `hosts`."),
+    )
 
 
 @dataclass(frozen=True)

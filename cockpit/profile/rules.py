@@ -17,6 +17,7 @@ from typing import Any
 from cockpit.profile.convert import Converter, Reporter, did_you_mean, show
 from cockpit.profile.keys import APP_KEYS, MULTIPLEXER_KEYS, normalize_key, reserved_for
 from cockpit.profile.model import (
+    AnsibleSpec,
     CheckSpec,
     CockpitSettings,
     EmailSpec,
@@ -35,7 +36,8 @@ from cockpit.secrets import env_refs
 _HTTP_FIELD = re.compile(r"^(status|latency|json:[^\s.][^\s]*)$")
 _URL = re.compile(r"^(https?://|\$\{env:)")
 _KEY = re.compile(r"^\S+$")
-_SUBTABLES = {"slack": SlackSpec, "email": EmailSpec, "jira": JiraSpec}
+_SUBTABLES = {"slack": SlackSpec, "email": EmailSpec, "jira": JiraSpec, "ansible": AnsibleSpec}
+_HOSTED = ("ssh", "ansible")  # step kinds that run on a host group
 
 
 def _with_misspelt_tables(raw: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -315,6 +317,17 @@ class Rules:
         if step.gate.timeout <= 0:
             self.rep.error((*path, "gate", "timeout"), "timeout must be more than 0s")
 
+    def step_ansible(self, spec: AnsibleSpec, path: KeyPath) -> None:
+        if (spec.playbook is None) == (spec.module is None):
+            self.rep.error(path, "[step.ansible] needs exactly one of playbook and module")
+        if spec.playbook and self.base_dir is not None and not (self.base_dir / spec.playbook).expanduser().is_file():
+            self.rep.error((*path, "playbook"), f"playbook {spec.playbook} not found next to the profile")
+        if spec.args and spec.module is None:
+            self.rep.error((*path, "args"), '"args" is for a module, not a playbook')
+        if spec.forks < 1:
+            self.rep.error((*path, "forks"), "forks must be 1 or more")
+        self.var_use((*path, "args"), spec.args)
+
     def step_key(
         self, step: StepSpec, path: KeyPath, rebinding: Mapping[str, str], seen: dict[str, str]
     ) -> None:
@@ -338,9 +351,9 @@ class Rules:
 
     def step_kind(self, step: StepSpec, path: KeyPath) -> None:
         kind = step.kind
-        if kind == "ssh":
+        if kind in _HOSTED:
             if step.hosts is None:
-                self.rep.error(path, 'an ssh step needs "hosts" (a host group)')
+                self.rep.error(path, f'an {kind} step needs "hosts" (a host group)')
             elif (
                 self.ref((*path, "hosts"), "host group", step.hosts, self.groups)
                 and self._group(step.hosts) == ()
@@ -354,7 +367,9 @@ class Rules:
                         (*path, "hosts"), f'host group "{step.hosts}" is empty: the step runs nowhere'
                     )
         elif step.hosts is not None:
-            self.rep.error((*path, "hosts"), f'"hosts" is only for ssh steps (this step is kind = "{kind}")')
+            self.rep.error((*path, "hosts"), f'"hosts" is only for ssh and ansible steps (this step is kind = "{kind}")')
+        if kind == "ansible" and step.ansible is not None:
+            self.step_ansible(step.ansible, (*path, "ansible"))
         if kind in ("ssh", "local"):
             if not step.command:
                 self.rep.error(path, f'{"an" if kind == "ssh" else "a"} {kind} step needs "command"')

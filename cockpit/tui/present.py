@@ -167,5 +167,5 @@ def step_prompt(profile: Profile, step: StepSpec, missing: tuple[str, ...] = ())
         needs=step.confirm,
         destructive=step.destructive,
         missing=missing,
-        has_preview=bool(step.preview) or step.kind in ("slack", "email", "jira"),
+        has_preview=bool(step.preview) or step.kind in ("slack", "email", "jira", "ansible"),
     )
