@@ -15,7 +15,7 @@ import asyncssh
 from asyncssh.config import SSHClientConfig
 
 from cockpit.profile.model import HostAddress, SshSettings
-from cockpit.ssh.hostkeys import load_known_hosts
+from cockpit.ssh.hostkeys import DEFAULT_SSH_PORT, load_known_hosts
 from cockpit.ssh.sshconfig import ConfigSlicer
 
 
@@ -63,7 +63,8 @@ class ConnectSettings:
         with self._config_for(host) as paths:
             if paths:
                 kw["config"] = paths
-            if self._host_option(host, "Port", paths) is None:
+            # a Port in the config wins; 22 is asyncssh's own default (no need to look the config up)
+            if self.port != DEFAULT_SSH_PORT and self._host_option(host, "Port", paths) is None:
                 kw["port"] = self.port
             if vars_ is not None and vars_.port is not None:
                 kw["port"] = vars_.port
@@ -86,6 +87,10 @@ class ConnectSettings:
     def _host_option(self, host: str, option: str, paths: list[str]) -> object:
         if not paths:
             return None
+        if self.slicer is not None:
+            text = self.slicer.text_for(host)
+            if text is not None and option.lower() not in text.lower():
+                return None  # not in the host's slice: no need to parse it (a parse per host adds up at 1,000)
         cfg = self._parsed.get(host)
         if cfg is None:
             cfg = self._parsed[host] = _parse(paths, host)

@@ -79,15 +79,22 @@ class ConfigSlicer:
         blocks.append(_Block(keyword, "".join(lines), _host_patterns(keyword, rest)))
         self._blocks = blocks
 
-    @contextlib.contextmanager
-    def path_for(self, host: str) -> Iterator[str]:
-        """A config file for asyncssh to read for ``host``, existing only inside the ``with``."""
+    def text_for(self, host: str) -> str | None:
+        """The slice's text for ``host`` (None when the whole file is used)."""
         if self._blocks is None:
-            yield str(self.path)
-            return
+            return None
         text = self._slices.get(host)
         if text is None:
             text = self._slices[host] = "".join(b.text for b in self._blocks if b.applies_to(host))
+        return text
+
+    @contextlib.contextmanager
+    def path_for(self, host: str) -> Iterator[str]:
+        """A config file for asyncssh to read for ``host``, existing only inside the ``with``."""
+        text = self.text_for(host)
+        if text is None:
+            yield str(self.path)
+            return
         with tempfile.NamedTemporaryFile("w", prefix="cockpit-ssh-config-", suffix=".conf") as f:
             f.write(text)
             f.flush()

@@ -346,7 +346,11 @@ class CockpitApp(App[int]):
             record = session.steps.get(step.id)
             live = running.get(step.id)
             done = live.progress[0] if live is not None else None
-            rows.append(present.step_row(self.profile, step, record, session.ticks.get(step.id, ()), done))
+            row = present.step_row(self.profile, step, record, session.ticks.get(step.id, ()), done)
+            batch = getattr(live, "batch", None)
+            if batch is not None and row.state == "running":   # a rolling step: which batch is out
+                row = replace(row, detail=f"batch {batch[0]}/{batch[1]}")
+            rows.append(row)
         self.query_one(Checklist).steps = tuple(rows)
 
     def _rollback_times(self) -> tuple[float | None, float | None]:

@@ -266,3 +266,32 @@ def test_cockpit_run_prints_each_batch_and_gate(make: Callable[..., Any], tmp_pa
     assert lines[3].startswith("cockpit run: roll: batch 1/6: gate passed after ")
     assert lines[-1] == "cockpit run: roll: batch 6/6: 2 ok, 0 failed"
     assert "roll: ok" in proc.stdout
+
+
+def test_cockpit_run_ctrl_backslash_stops_after_the_batch(make: Callable[..., Any], tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.engine.conftest import REPO
+
+    make("sleep 0.5; echo ok")
+    proc = subprocess.Popen([sys.executable, "-m", "cockpit", "run", "roll", "--profile", str(tmp_path / "p.toml"),
+                             "--yes"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=os.environ.copy())
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "roll: batch 2/6: starting" in line:
+            proc.send_signal(signal.SIGQUIT)  # Ctrl-\
+            break
+    out, err = proc.communicate(timeout=60)
+    text = "".join(seen) + err
+    assert proc.returncode == 1, text
+    assert "stopping after the current batch (Ctrl-C stops at once)" in text
+    assert "roll: batch 2/6: 2 ok, 0 failed" in text
+    assert "roll: batch 2/6: stopped by the operator after batch 2 of 6" in text
+    assert "batch 3/6" not in text
+    assert "roll: partial" in out
