@@ -89,6 +89,7 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
         print(f"{prefix}{line.text}", file=stream, flush=True)
 
     controller.on_output(show)
+    controller.on_connection(lambda host, event, detail: _err(detail) if event == "limits" else None)
     if step.batch:
         from cockpit.batches import describe_event
 

@@ -127,18 +127,13 @@ class SshPool:
         self.stats = PoolStats()
         self.budget: FdBudget = ensure_fd_limit(len(profile_hosts(profile)), max(1, profile.ssh.handshakes))
         self.limit_notice: str | None = self.budget.notice
-        self._limit_told = False
-        if self.limit_notice:
-            log.warning("%s", self.limit_notice)
+        self._limit_told = False  # the notice goes out once, as a ("*", "limits", notice) event
 
     # -- public -------------------------------------------------------------------------
 
     async def connect_all(self, hosts: Iterable[str] | None = None) -> dict[str, str | None]:
         """Open every host's connection concurrently: host -> error message (``"web-1: …"``) or None."""
         names = list(dict.fromkeys(profile_hosts(self._profile) if hosts is None else hosts))
-        if self.limit_notice and not self._limit_told:
-            self._limit_told = True
-            self._emit("*", "limits", self.limit_notice)
 
         async def one(host: str) -> str | None:
             try:
@@ -154,6 +149,9 @@ class SshPool:
         h = self._host(host)
         if h.conn is not None:
             return h.conn
+        if self.limit_notice and not self._limit_told:  # said once, before the first connect
+            self._limit_told = True
+            self._emit("*", "limits", self.limit_notice)
         async with h.lock:
             if h.conn is not None:
                 return h.conn

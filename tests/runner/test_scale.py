@@ -137,3 +137,29 @@ def test_a_hard_fd_limit_too_low_is_said_clearly_and_nothing_crashes(fleet: Sshd
         assert "open-file limit" in e and "getpwuid" not in e and "Too many open files" not in e, e
     assert out["ok"] == len(FLEET) - len(failed), out
     assert out["ok"] >= 40, out  # the connections that fit are all usable
+
+
+def test_cockpit_run_says_when_the_open_file_limit_is_too_low(fleet: SshdCluster, tmp_path: Path) -> None:
+    import resource
+
+    hosts = ", ".join(f'"{h}"' for h in FLEET)
+    profile = tmp_path / "p.toml"
+    profile.write_text(
+        f'[cockpit]\nname = "fd"\nenvironment = "test"\n\n[ssh]\nconfig = "{fleet.ssh_config}"\n'
+        f'known_hosts = "{fleet.known_hosts}"\n\n[hosts]\nall = [{hosts}]\n\n'
+        '[[step]]\nid = "s"\ntitle = "s"\nphase = "rollback"\nhosts = "all"\ncommand = "echo ok"\n'
+        'confirm = "none"\n'
+    )
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (100, 100))
+
+    proc = subprocess.run([sys.executable, "-m", "cockpit", "run", "s", "--profile", str(profile)],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT, preexec_fn=limit, check=False)
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    lines = [line for line in proc.stderr.splitlines() if "open-file limit too low" in line]
+    assert len(lines) == 1, proc.stderr[-2000:]
+    assert lines[0].startswith("cockpit run: open-file limit too low for 120 hosts: they need about ")
+    assert "(hard 100)" in lines[0] and "ulimit -n" in lines[0]
+    assert "open-file limit (100) leaves room for" in proc.stdout
