@@ -163,3 +163,11 @@ def test_cockpit_run_says_when_the_open_file_limit_is_too_low(fleet: SshdCluster
     assert lines[0].startswith("cockpit run: open-file limit too low for 120 hosts: they need about ")
     assert "(hard 100)" in lines[0] and "ulimit -n" in lines[0]
     assert "open-file limit (100) leaves room for" in proc.stdout
+
+
+def test_keepalives_are_stretched_for_large_fleets() -> None:
+    from cockpit.ssh.pool import keepalive_interval
+
+    assert keepalive_interval(15.0, 20) == 15.0
+    assert keepalive_interval(15.0, 1000) == 50.0  # at most 20 keepalives a second over the fleet
+    assert keepalive_interval(0.0, 1000) == 0.0  # off stays off
