@@ -377,28 +377,15 @@ def run_size(n: int, repeat: int, idle: float, skip: set[str], root: Path) -> No
         print("  connect (open every host)")
         for name in ("connect floor (all at once)", f"connect floor ({CAP} at a time)", "connect cockpit"):
             print(row(name, r[name], n, floor_c))
-        pssh = parallel_ssh(fleet, repeat) if "parallel-ssh" not in skip else {}
         floor_f = med(r["fan-out floor (open)"])
         print("  fan-out on open connections")
-        for name, runs in (("fan-out floor (open)", r["fan-out floor (open)"]),
-                           ("fan-out cockpit (open)", r["fan-out cockpit (open)"]),
-                           *((k, v) for k, v in pssh.items() if "open" in k)):
-            print(row(name, runs, n, floor_f))
-        fresh: dict[str, Runs] = {"fresh floor": r["fresh floor"], "fresh cockpit": r["fresh cockpit"]}
-        fresh.update({k: v for k, v in pssh.items() if k.startswith("fresh")})
-        if "xargs" not in skip:
-            fresh[f"fresh ssh CLI, xargs -P {XARGS_P}"] = xargs_ssh(fleet, repeat)
-        if "ansible" not in skip and n <= ANSIBLE_MAX_N:
-            fresh[f"fresh ansible -m shell -f {ANSIBLE_FORKS}"] = ansible_adhoc(fleet, repeat)
-        print("  fresh: connect + run + close")
-        base = med(fresh["fresh floor"])
-        for name, runs in fresh.items():
-            print(row(name, runs, n, base))
+        for name in ("fan-out floor (open)", "fan-out cockpit (open)"):
+            print(row(name, r[name], n, floor_f))
         sys.stdout.flush()
         if "rest" not in skip:
             mine, bare = at_rest(fleet, "cockpit", idle), at_rest(fleet, "floor", idle)
             print(f"  at rest, {idle:g} s idle with keepalives: cockpit {mine['held']:.0f} connections "
-                  f"{mine['rss_mb']:.0f} MB RSS, {mine['idle_cpu_pct']:.2f} % CPU; bare asyncssh "
+                  f"{mine['rss_mb']:.0f} MB RSS, {mine['idle_cpu_pct']:.2f} % CPU; bare asyncssh (keepalive 15 s) "
                   f"{bare['held']:.0f} connections {bare['rss_mb']:.0f} MB, {bare['idle_cpu_pct']:.2f} % CPU",
                   flush=True)
         if "batch" not in skip:
@@ -407,6 +394,21 @@ def run_size(n: int, repeat: int, idle: float, skip: set[str], root: Path) -> No
                   f"(2 fresh samples at 0.5 s): total {statistics.median(b['total']):.2f} s = batches "
                   f"{statistics.median(b['batches']):.2f} s + gate waits {statistics.median(b['gate waits']):.2f} s; "
                   f"ok {min(b['ok']):.0f}/{n}", flush=True)
+        pssh = parallel_ssh(fleet, repeat) if "parallel-ssh" not in skip else {}
+        if pssh:
+            print(row("fan-out parallel-ssh (open)", pssh["fan-out parallel-ssh (open)"], n, floor_f))
+        print("  fresh: connect + run + close")
+        base = med(r["fresh floor"])
+        fresh: dict[str, Runs] = {"fresh floor": r["fresh floor"], "fresh cockpit": r["fresh cockpit"]}
+        if pssh:
+            fresh["fresh parallel-ssh"] = pssh["fresh parallel-ssh"]
+        for name, runs in fresh.items():
+            print(row(name, runs, n, base), flush=True)
+        if "ansible" not in skip and n <= ANSIBLE_MAX_N:
+            print(row(f"fresh ansible -m shell -f {ANSIBLE_FORKS}", ansible_adhoc(fleet, repeat), n, base),
+                  flush=True)
+        if "xargs" not in skip:
+            print(row(f"fresh ssh CLI, xargs -P {XARGS_P}", xargs_ssh(fleet, repeat), n, base), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
