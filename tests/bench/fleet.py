@@ -22,6 +22,8 @@ machine. Printed per N:
   500 hosts only);
 - **driver at rest**: RSS of a process holding N cockpit connections, and its CPU while
   idle with keepalives (``--idle`` seconds), beside the same for bare asyncssh;
+- **behind one bastion**: every host through one ProxyJump sshd: connect and fan-out
+  times, and how many connections the bastion's sshd holds (one);
 - **batched step**: ``batch = [1, "10%", "25%"]`` with a gate on a live check
   (an HTTP endpoint polled every 0.5 s, 2 fresh samples), through the Controller, end
   to end; the gate's waits are reported apart from the batches' own time.
@@ -354,6 +356,39 @@ async def batched(fleet: peers.Fleet, repeat: int, work: Path) -> dict[str, list
     return out
 
 
+async def behind_bastion(fleet: peers.Fleet, repeat: int, work: Path) -> tuple[Runs, Runs, int]:
+    """Every host behind ONE ProxyJump: connect and fan-out times, and the jump sshd's connection count."""
+    from dataclasses import replace
+
+    from tests.support.sshd import running_sshd
+
+    with running_sshd(work / "bastion", {"bastion": "127.0.19.1"}) as jump:
+        config = work / "ssh_config_bastion"
+        config.write_text(jump.ssh_config.read_text() + "".join(
+            f"Host {name}\n  HostName {addr}\n  Port {fleet.port}\n  User {fleet.user}\n"
+            f"  IdentityFile {fleet.client_key}\n  ProxyJump bastion\n" for name, addr in fleet.hosts.items()))
+        known = work / "known_hosts_bastion"
+        known.write_text(fleet.known_hosts.read_text() + jump.known_hosts.read_text())
+        base = fleet.profile()
+        profile = replace(base, ssh=replace(base.ssh, config=str(config), known_hosts=str(known)))
+        connect: Runs = []
+        fanout: Runs = []
+        jumps = 0
+        for _ in range(repeat):
+            pool = SshPool(profile)
+            try:
+                t0 = time.perf_counter()
+                errors = await pool.connect_all()
+                connect.append((time.perf_counter() - t0, sum(e is None for e in errors.values())))
+                jumps = max(jumps, len(jump.session_children()))
+                t0 = time.perf_counter()
+                ok = await peers.cockpit_open(Runner(profile, pool), COMMAND)
+                fanout.append((time.perf_counter() - t0, ok))
+            finally:
+                await pool.close()
+    return connect, fanout, jumps
+
+
 # -- driver -------------------------------------------------------------------------------------
 
 
@@ -394,6 +429,11 @@ def run_size(n: int, repeat: int, idle: float, skip: set[str], root: Path) -> No
                   f"(2 fresh samples at 0.5 s): total {statistics.median(b['total']):.2f} s = batches "
                   f"{statistics.median(b['batches']):.2f} s + gate waits {statistics.median(b['gate waits']):.2f} s; "
                   f"ok {min(b['ok']):.0f}/{n}", flush=True)
+        if "bastion" not in skip:
+            connect, fanout, jumps = asyncio.run(behind_bastion(fleet, repeat, work))
+            print(f"  behind one bastion (ProxyJump): {jumps} jump connection(s) on the bastion's sshd for {n} hosts")
+            print(row("connect cockpit via bastion", connect, n, floor_c))
+            print(row("fan-out cockpit via bastion (open)", fanout, n, floor_f), flush=True)
         pssh = parallel_ssh(fleet, repeat) if "parallel-ssh" not in skip else {}
         if pssh:
             print(row("fan-out parallel-ssh (open)", pssh["fan-out parallel-ssh (open)"], n, floor_f))
@@ -416,7 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="200,500")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--idle", type=float, default=30.0)
-    parser.add_argument("--skip", default="", help="comma-separated: parallel-ssh, xargs, ansible, rest, batch")
+    parser.add_argument("--skip", default="",
+                        help="comma-separated: bastion, parallel-ssh, xargs, ansible, rest, batch")
     args = parser.parse_args(argv)
     if args.repeat < 3:
         parser.error("--repeat must be 3 or more (medians)")
