@@ -15,8 +15,8 @@ machine. Printed per N:
   8 handshakes at a time; hosts lost are counted;
 - **fan-out on open connections**: cockpit's ``Runner.run`` against bare
   ``asyncio.gather(conn.run(...))`` on open connections to every host (those of the
-  capped floor: the uncapped one loses hosts), and
-  parallel-ssh's ``ParallelSSHClient`` re-running on its open sessions;
+  capped floor: the uncapped one loses hosts), and parallel-ssh's ``ParallelSSHClient``
+  re-running on its open sessions (measured right after cockpit's, in the same repeat);
 - **fresh (connect + run + close)**: cockpit, the asyncssh floor, parallel-ssh, the ssh
   CLI with ``xargs -P 10`` (10: under MaxStartups), ``ansible -m shell -f 50`` (200 and
   500 hosts only);
@@ -99,10 +99,13 @@ async def floor_connect(fleet: peers.Fleet, cap: int | None) -> tuple[float, lis
     return time.perf_counter() - t0, [c for c in conns if c is not None]
 
 
-async def floor_fanout(conns: list[asyncssh.SSHClientConnection]) -> tuple[float, int]:
+async def floor_fanout(conns: list[asyncssh.SSHClientConnection], pty: bool = False) -> tuple[float, int]:
+    """``conn.run`` on every connection at once; ``pty``: with a terminal, as cockpit runs commands."""
+    extra: dict[str, Any] = {"term_type": "dumb"} if pty else {}
+
     async def one(conn: asyncssh.SSHClientConnection) -> bool:
         try:
-            result = await conn.run(COMMAND)
+            result = await conn.run(COMMAND, **extra)
         except (OSError, asyncssh.Error):
             return False
         return result.exit_status == 0 and (result.stdout or "").strip() == "ok"
@@ -121,7 +124,8 @@ async def close_all(conns: list[asyncssh.SSHClientConnection]) -> None:
 # -- measurements ------------------------------------------------------------------------------
 
 
-async def measure_connect_and_fanout(fleet: peers.Fleet, repeat: int, fresh: bool = True) -> dict[str, Runs]:
+async def measure_connect_and_fanout(fleet: peers.Fleet, repeat: int, fresh: bool = True,
+                                     pssh: bool = True) -> dict[str, Runs]:
     out: dict[str, Runs] = {k: [] for k in ("connect floor (all at once)", f"connect floor ({CAP} at a time)",
                                              "connect cockpit", "fan-out floor (open)", "fan-out cockpit (open)",
                                              "fresh floor", "fresh cockpit")}
@@ -134,6 +138,8 @@ async def measure_connect_and_fanout(fleet: peers.Fleet, repeat: int, fresh: boo
         out[f"connect floor ({CAP} at a time)"].append((took, len(conns)))
         # the fan-out floor runs on every host: on the capped floor's connections (none lost)
         out["fan-out floor (open)"].append(await floor_fanout(conns))
+        out["fan-out floor with a pty (open)"] = [*out.get("fan-out floor with a pty (open)", []),
+                                                  await floor_fanout(conns, pty=True)]
         await close_all(conns)
 
         profile = fleet.profile()
@@ -146,6 +152,9 @@ async def measure_connect_and_fanout(fleet: peers.Fleet, repeat: int, fresh: boo
             t0 = time.perf_counter()
             ok = await peers.cockpit_open(runner, COMMAND)
             out["fan-out cockpit (open)"].append((time.perf_counter() - t0, ok))
+            if pssh:  # parallel-ssh right after, while cockpit's connections stay open: same load
+                for key, runs in parallel_ssh(fleet).items():
+                    out.setdefault(key, []).extend(runs)
         finally:
             await pool.close()
 
@@ -163,7 +172,7 @@ async def measure_connect_and_fanout(fleet: peers.Fleet, repeat: int, fresh: boo
     return {k: v for k, v in out.items() if v}
 
 
-def parallel_ssh(fleet: peers.Fleet, repeat: int) -> dict[str, Runs]:
+def parallel_ssh(fleet: peers.Fleet, repeat: int = 1) -> dict[str, Runs]:
     """parallel-ssh (libssh2): a fresh client per run, and re-runs on one client's open sessions."""
     from pssh.clients import ParallelSSHClient
 
@@ -407,15 +416,18 @@ def run_size(n: int, repeat: int, idle: float, skip: set[str], root: Path) -> No
     with running_cluster(work, hosts, max_startups=MAX_STARTUPS) as cluster:
         fleet = peers.Fleet(hosts, cluster.port, cluster.user, cluster.ssh_config, cluster.known_hosts,
                             cluster.client_key, work)
-        r = asyncio.run(measure_connect_and_fanout(fleet, repeat, fresh="fresh" not in skip))
+        r = asyncio.run(measure_connect_and_fanout(fleet, repeat, fresh="fresh" not in skip,
+                                                   pssh="parallel-ssh" not in skip))
         floor_c = med(r["connect floor (all at once)"])
         print("  connect (open every host)")
         for name in ("connect floor (all at once)", f"connect floor ({CAP} at a time)", "connect cockpit"):
             print(row(name, r[name], n, floor_c))
         floor_f = med(r["fan-out floor (open)"])
         print("  fan-out on open connections")
-        for name in ("fan-out floor (open)", "fan-out cockpit (open)"):
-            print(row(name, r[name], n, floor_f))
+        for name in ("fan-out floor (open)", "fan-out floor with a pty (open)", "fan-out cockpit (open)",
+                     "fan-out parallel-ssh (open)"):
+            if name in r:
+                print(row(name, r[name], n, floor_f))
         sys.stdout.flush()
         if "rest" not in skip:
             mine, bare = at_rest(fleet, "cockpit", idle), at_rest(fleet, "floor", idle)
@@ -434,14 +446,11 @@ def run_size(n: int, repeat: int, idle: float, skip: set[str], root: Path) -> No
             print(f"  behind one bastion (ProxyJump): {jumps} jump connection(s) on the bastion's sshd for {n} hosts")
             print(row("connect cockpit via bastion", connect, n, floor_c))
             print(row("fan-out cockpit via bastion (open)", fanout, n, floor_f), flush=True)
-        pssh = parallel_ssh(fleet, repeat) if "parallel-ssh" not in skip else {}
-        if pssh:
-            print(row("fan-out parallel-ssh (open)", pssh["fan-out parallel-ssh (open)"], n, floor_f))
         print("  fresh: connect + run + close")
         fresh: dict[str, Runs] = {k: r[k] for k in ("fresh floor", "fresh cockpit") if k in r}
         base = med(fresh["fresh floor"]) if "fresh floor" in fresh else None
-        if pssh:
-            fresh["fresh parallel-ssh"] = pssh["fresh parallel-ssh"]
+        if "fresh parallel-ssh" in r:
+            fresh["fresh parallel-ssh"] = r["fresh parallel-ssh"]
         for name, runs in fresh.items():
             print(row(name, runs, n, base), flush=True)
         if "ansible" not in skip and n <= ANSIBLE_MAX_N:
