@@ -16,7 +16,7 @@ machine. Printed per N:
 - **fan-out on open connections**: cockpit's ``Runner.run`` against bare
   ``asyncio.gather(conn.run(...))`` on open connections to every host (those of the
   capped floor: the uncapped one loses hosts), and parallel-ssh's ``ParallelSSHClient``
-  re-running on its open sessions (measured right after cockpit's, in the same repeat);
+  re-running on its open sessions (measured right after cockpit's, in each repeat);
 - **fresh (connect + run + close)**: cockpit, the asyncssh floor, parallel-ssh, the ssh
   CLI with ``xargs -P 10`` (10: under MaxStartups), ``ansible -m shell -f 50`` (200 and
   500 hosts only);
@@ -152,11 +152,11 @@ async def measure_connect_and_fanout(fleet: peers.Fleet, repeat: int, fresh: boo
             t0 = time.perf_counter()
             ok = await peers.cockpit_open(runner, COMMAND)
             out["fan-out cockpit (open)"].append((time.perf_counter() - t0, ok))
-            if pssh:  # parallel-ssh right after, while cockpit's connections stay open: same load
-                for key, runs in parallel_ssh(fleet).items():
-                    out.setdefault(key, []).extend(runs)
         finally:
             await pool.close()
+        if pssh:  # parallel-ssh right after cockpit, in the same repeat (not twice the sshd processes at once)
+            for key, runs in parallel_ssh(fleet).items():
+                out.setdefault(key, []).extend(runs)
 
         if not fresh:
             continue
