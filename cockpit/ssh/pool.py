@@ -65,8 +65,8 @@ def keepalive_interval(configured: float, hosts: int) -> float:
 
     Each keepalive costs a wake-up and a round trip on both ends; 1,000 connections at
     15 s would be 67 a second, a few percent of a core while idle. Stretched, a dead
-    connection is noticed later (interval x ``keepalive_count_max``), and a command on it
-    still fails at once.
+    connection is noticed later (interval x ``keepalive_count_max``); a step on it fails at
+    its timeout at the latest.
     """
     if configured <= 0:
         return configured
