@@ -75,6 +75,7 @@ class RunningStep:
     started: float
     hosts: tuple[str, ...]
     done: dict[str, HostResult] = field(default_factory=dict)
+    batch: tuple[int, int] | None = None   # (batch running or last run, batches) of a batched step
 
     @property
     def progress(self) -> tuple[int, int]:
@@ -105,7 +106,9 @@ class Controller:
         self._ended: dict[str, asyncio.Event] = {}     # set once a fired step's end is journalled
         self._background: list[asyncio.Task[Any]] = []
         self._listeners: dict[str, list[Listener]] = {
-            k: [] for k in ("output", "step", "series", "checks", "connection", "journal", "journal_problem")}
+            k: [] for k in ("output", "step", "series", "checks", "connection", "journal", "journal_problem",
+                            "batch")}
+        self._rollouts: dict[str, Any] = {}          # step id -> cockpit.batches.Rollout while it runs
         self._me = whoami()
 
     # -- listeners -------------------------------------------------------------------------
@@ -146,6 +149,10 @@ class Controller:
             return None
         held = f"; {j.pending} entr{'y' if j.pending == 1 else 'ies'} held in memory" if j.pending else ""
         return f"{j.broken}{held}"
+
+    def on_batch(self, fn: Callable[[Any], None]) -> Callable[[], None]:
+        """Called with a `cockpit.batches.BatchEvent` as a batched step's batches and gates start and end."""
+        return self._add("batch", fn)
 
     def _emit(self, kind: str, *args: Any) -> None:
         for fn in list(self._listeners[kind]):
@@ -410,6 +417,8 @@ class Controller:
         from cockpit.ssh.pool import SshPool
 
         self.pool = SshPool(self.profile, on_event=self._connection_event)
+        if self.pool.limit_notice:   # the open-file limit cannot hold every host's connection
+            self.notices.append(self.pool.limit_notice)
         self.runner = Runner(self.profile, self.pool)
 
     async def _connect(self) -> None:
@@ -531,8 +540,9 @@ class Controller:
         return decision
 
     def _hosts_for(self, step: StepSpec, hosts: Sequence[str] | None) -> tuple[tuple[str, ...], str | None]:
-        if step.kind != "ssh":
-            return (), (None if hosts is None else f"hosts apply to ssh steps only; {step.id} is a {step.kind} step")
+        if step.kind not in ("ssh", "ansible"):
+            return (), (None if hosts is None else
+                        f"hosts apply to ssh and ansible steps only; {step.id} is a {step.kind} step")
         group = tuple(self.profile.hosts.get(step.hosts or "", ()))
         if hosts is not None:       # given: an explicit selection, never "the whole group" when empty
             if not hosts:
@@ -640,6 +650,10 @@ class Controller:
         if step.starts_rollback:
             self.start_rollback()
         command = self.profile.expand(step.command) if step.command else None
+        if step.kind == "ansible" and step.ansible is not None:
+            from cockpit.steps.ansible import command_line
+
+            command = command_line(step.ansible, self.profile, targets)
         started = self.now()
         recorded = self._append("step_start", hold=False, step=step.id, title=step.title, kind=step.kind,
                                 command=command, hosts=list(targets), confirm=step.confirm,
@@ -698,12 +712,60 @@ class Controller:
         if step.kind == "ssh":
             self._make_runner()
             restricted = list(targets) if targets != tuple(self.profile.hosts.get(step.hosts or "", ())) else None
+            if step.batch:
+                return await self._rollout(step, run, restricted, output, host_done)
             result: StepResult = await self.runner.run(step, hosts=restricted, on_output=output,
                                                        on_host_done=host_done)
             return result
+        if step.kind == "ansible":   # like ssh: on the step's hosts (or --hosts), per-host progress
+            from cockpit.steps import ansible
+
+            return await ansible.execute(step, self._context(note, step), output, hosts=list(targets),
+                                         on_host_done=host_done)
         from cockpit import steps
 
         return await steps.execute(step, self._context(note, step), output)
+
+    async def _rollout(self, step: StepSpec, run: RunningStep, hosts: list[str] | None,
+                       output: Callable[[OutputLine], None], host_done: Callable[[HostResult], None]) -> StepResult:
+        """A batched step (`cockpit.batches`): each batch and gate journalled as a `batch` entry."""
+        from cockpit.batches import BatchEvent, Rollout
+
+        def event(e: BatchEvent) -> None:
+            run.batch = (e.index, e.total)
+            self._append("batch", step=e.step_id, event=e.event, batch=e.index, batches=e.total,
+                         hosts=list(e.hosts), ok=e.ok, failed=e.failed, waited=round(e.waited, 3),
+                         passed=e.passed, reason=e.reason)
+            self._emit("batch", e)
+            self._emit("step", e.step_id, None)
+
+        rollout = Rollout(self.runner, step, hosts, gate=self._wait_gate, on_event=event,
+                          on_output=output, on_host_done=host_done)
+        self._rollouts[step.id] = rollout
+        try:
+            return await rollout.run()
+        finally:
+            self._rollouts.pop(step.id, None)
+
+    async def _wait_gate(self, gate: Any) -> Any:
+        from cockpit.gate import CheckReading, wait_gate
+
+        def read(check_id: str) -> CheckReading:
+            for state in self.checks.states():
+                if state.check_id == check_id:
+                    view = self.store.view(state.signal_id, with_series=False)
+                    return CheckReading(state.status, view.seq, state.reason)
+            return CheckReading("unknown", 0, "no such check")
+
+        return await wait_gate(gate, read)
+
+    def stop_after_batch(self, step_id: str) -> bool:
+        """Let a batched step's running batch finish, then stop (the rest skipped); `cancel` stops at once."""
+        rollout = self._rollouts.get(step_id)
+        if rollout is None:
+            return False
+        rollout.stop_after_batch()
+        return True
 
     def _cancelled_result(self, step: StepSpec, run: RunningStep, command: str | None,
                           started: float, given: object) -> StepResult:

@@ -24,7 +24,7 @@ EntryType = Literal[
     "rollback_start", "rollback_end",
     "step_start", "step_process", "step_output", "step_end",
     "guard_refused", "guard_override", "check_transition", "manual_tick", "connection",
-    "journal_repaired", "journal_recovered",
+    "journal_repaired", "journal_recovered", "batch",
 ]
 ENTRY_TYPES: tuple[EntryType, ...] = get_args(EntryType)
 
@@ -201,13 +201,28 @@ class JournalRecovered(Entry, total=False):
     lost: int
 
 
+class Batch(Entry, total=False):
+    """A batched step's batch or gate started or ended (`cockpit.batches.BatchEvent`)."""
+
+    step: str
+    event: str
+    batch: int
+    batches: int
+    hosts: list[str]
+    ok: int
+    failed: int
+    waited: Seconds
+    passed: bool | None
+    reason: str | None
+
+
 KINDS: dict[EntryType, type] = {
     "session_start": SessionStart, "session_resume": SessionStart, "session_end": SessionEnd,
     "session_abandoned": SessionAbandoned, "rollback_start": RollbackStart, "rollback_end": RollbackEnd,
     "step_start": StepStart, "step_process": StepProcess, "step_output": StepOutput, "step_end": StepEnd,
     "guard_refused": GuardRefused, "guard_override": GuardOverride, "check_transition": CheckTransition,
     "manual_tick": ManualTick, "connection": Connection, "journal_repaired": JournalRepaired,
-    "journal_recovered": JournalRecovered,
+    "journal_recovered": JournalRecovered, "batch": Batch,
 }
 assert set(KINDS) == set(ENTRY_TYPES)
 

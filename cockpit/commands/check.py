@@ -40,4 +40,20 @@ def main(args: argparse.Namespace) -> int:
         print(f"{loaded.shown}: {n} error{'' if n == 1 else 's'}", file=sys.stderr)
         return Exit.USAGE
     print(f"{loaded.shown}: ok ({summary(loaded.profile)})")
+    for line in inventory_lines(loaded.profile):
+        print(line)
     return Exit.OK
+
+
+def inventory_lines(profile: Profile) -> list[str]:
+    """``  from Ansible inventory hosts.ini: web 2 hosts, workers 3 hosts``, one line per source."""
+    by_source: dict[str, list[str]] = {}
+    for group, source in profile.host_sources.items():
+        by_source.setdefault(source, []).append(group)
+    return [
+        f"  from {source}: " + ", ".join(
+            f"{g} {len(profile.hosts[g])} host{'' if len(profile.hosts[g]) == 1 else 's'}" for g in groups
+        )
+        for source, groups in by_source.items()
+    ]
+

@@ -79,8 +79,8 @@ def parse_hosts(given: str | None, group_name: str, group: Sequence[str]) -> tup
 
 async def _run(args: argparse.Namespace, profile: Profile) -> int:
     step = profile.step(args.step)
-    if args.hosts is not None and step.kind != "ssh":
-        _err(f"--hosts applies to ssh steps only; {step.id} is a {step.kind} step")
+    if args.hosts is not None and step.kind not in ("ssh", "ansible"):
+        _err(f"--hosts applies to ssh and ansible steps only; {step.id} is a {step.kind} step")
         return Exit.USAGE
     group = profile.hosts.get(step.hosts or "", ())
     hosts, problem = parse_hosts(args.hosts, step.hosts or "", group)
@@ -105,6 +105,11 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
         print(f"{prefix}{escape.terminal(line.text)}", file=stream, flush=True)
 
     controller.on_output(show)
+    controller.on_connection(lambda host, event, detail: _err(detail) if event == "limits" else None)
+    if step.batch:
+        from cockpit.batches import describe_event
+
+        controller.on_batch(lambda e: print(f"cockpit run: {describe_event(e)}", file=sys.stderr, flush=True))
     interrupted = False
     loop = asyncio.get_running_loop()
 
@@ -113,14 +118,21 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
         interrupted = True
         controller.cancel(step.id)
 
+    def after_batch() -> None:   # Ctrl-\ on a batched step: finish the running batch, then stop
+        if controller.stop_after_batch(step.id):
+            print("cockpit run: stopping after the current batch (Ctrl-C stops at once)", file=sys.stderr,
+                  flush=True)
+
     try:
-        await controller.start(connect=False, poll=False)
+        await controller.start(connect=False, poll=step.gate is not None)   # a gate reads live checks
     except OSError as e:
         _err(f"cannot open the lock or the journal in the state directory: {e}")
         return Exit.FAILED
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, interrupt)
     told = 0
+    if step.batch:
+        loop.add_signal_handler(signal.SIGQUIT, after_batch)
     try:
         for notice in controller.notices:
             print(f"cockpit run: {notice}", file=sys.stderr, flush=True)
@@ -132,7 +144,7 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
         result = await controller.fire(step.id, confirmation=args.confirm, yes=args.yes,
                                        override=args.override, hosts=hosts)
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(sig)
         problem = controller.journal_problem

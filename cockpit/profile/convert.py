@@ -29,6 +29,7 @@ from cockpit.profile.schema import (
     strip_optional,
     toml_keys,
 )
+from cockpit.sizes import SizeError, parse_size, parse_sizes
 
 INVALID: Any = type("Invalid", (), {"__repr__": lambda self: "INVALID"})()
 _ELEMENT_NAMES = {"step": "step", "signal": "signal", "check": "check"}
@@ -124,6 +125,12 @@ class Converter:
             return self._limited(self._parsed(value, path, parse_duration, DurationError, secret), path, info)
         if parse == "condition" or tp is Condition:
             return self._parsed(value, path, parse_condition, ConditionError, secret)
+        if parse in ("size", "sizes"):
+            try:
+                return parse_sizes(value) if parse == "sizes" else parse_size(value, zero=True)
+            except SizeError as e:
+                self.report.error(path, str(e))
+                return INVALID
         origin = get_origin(tp)
         if origin is Literal:
             choices = [str(a) for a in get_args(tp)]

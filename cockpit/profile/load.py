@@ -13,9 +13,11 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path as FsPath
+from types import MappingProxyType
+from typing import Any
 
 from cockpit.profile.convert import INVALID, Converter, Reporter
-from cockpit.profile.model import Profile
+from cockpit.profile.model import InventorySpec, Profile, SshSettings
 from cockpit.profile.positions import key_lines
 from cockpit.profile.problems import Problem, ProfileError, errors, sort_problems
 from cockpit.profile.rules import Rules
@@ -65,13 +67,40 @@ def parse_profile(
     parts, _ = conv.fields(
         Profile, raw, (), injected={"path": path, "sha256": hashlib.sha256(data).hexdigest()}
     )
-    Rules(raw, parts, conv, base_dir).run(environ)
+    rules = Rules(raw, parts, conv, base_dir)
+    rules.groups += _merge_inventory(raw, parts, rep, base_dir)
+    rules.run(environ)
     problems = sort_problems(rep.problems)
     if errors(problems) or any(
         parts.get(f.name, INVALID) is INVALID for f in fields_of(Profile) if f.required
     ):
         return None, problems
     return Profile(**parts), problems
+
+
+def _merge_inventory(
+    raw: Mapping[str, Any], parts: dict[str, Any], rep: Reporter, base_dir: FsPath | None
+) -> list[str]:
+    """Read ``[inventory]``'s groups into ``parts["hosts"]`` (problems reported); the names of the groups added."""
+    spec = parts.get("inventory")
+    if not isinstance(spec, InventorySpec) or not (spec.ansible or spec.ssh_config):
+        return []
+    from cockpit.inventory import load_inventory
+
+    ssh = parts.get("ssh")
+    inv = load_inventory(spec, base_dir, ssh if isinstance(ssh, SshSettings) else None)
+    for at, message in inv.problems:
+        rep.error(("inventory", *at), message)
+    hosts = parts.get("hosts")
+    declared = dict(hosts) if isinstance(hosts, Mapping) else {}
+    raw_hosts = raw.get("hosts")
+    for name in inv.groups:
+        if isinstance(raw_hosts, dict) and name in raw_hosts:
+            rep.error(("hosts", name), f'group "{name}" is also read from {inv.sources[name]}: rename one')
+    parts["hosts"] = MappingProxyType({**inv.groups, **declared})
+    parts["host_vars"] = MappingProxyType(dict(inv.host_vars))
+    parts["host_sources"] = MappingProxyType(dict(inv.sources))
+    return [g for g in inv.groups if g not in declared]
 
 
 def _syntax_problem(message: str, text: str) -> Problem:

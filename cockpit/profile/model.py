@@ -24,7 +24,7 @@ from cockpit.conditions import Condition
 
 Phase = Literal["prepare", "rollback", "validate", "communicate", "post-rollback"]
 PHASES: tuple[str, ...] = ("prepare", "rollback", "validate", "communicate", "post-rollback")
-StepKind = Literal["ssh", "local", "slack", "email", "jira", "manual"]
+StepKind = Literal["ssh", "local", "slack", "email", "jira", "manual", "ansible"]
 RunMode = Literal["parallel", "serial", "once"]
 ConfirmMode = Literal["none", "yes", "type"]
 SourceKind = Literal["prometheus", "http", "ssh"]
@@ -98,11 +98,52 @@ class SshSettings:
         default=10.0, metadata=doc("Timeout for opening one connection.", parse="duration")
     )
     keepalive: float = field(
-        default=15.0, metadata=doc("Interval between keepalives on open connections.", parse="duration", min=1.0)
+        default=15.0,
+        metadata=doc("Interval between keepalives on open connections; stretched for large fleets "
+                     "(at most 20 keepalives a second: 1,000 hosts ping every 50 s).", parse="duration", min=1.0),
     )
     keepalive_count_max: int = field(
         default=3, metadata=doc("Keepalives without answer before a connection is declared dead.", min=1, max=1000)
     )
+    handshakes: int = field(
+        default=8,
+        metadata=doc(
+            "SSH handshakes in flight at most, over the whole fleet. sshd's default `MaxStartups 10:30:100` "
+            "drops connections above 10 unauthenticated ones; 8 stays under it."
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class InventorySpec:
+    ansible: tuple[str, ...] = field(
+        default=(),
+        metadata=doc(
+            "Ansible inventory sources (INI/YAML files, directories, scripts), relative to the profile, read "
+            "through `ansible-inventory --list` (`pip install 'cockpit[ansible]'`). Children groups are "
+            "flattened; `ansible_host`, `ansible_port` and `ansible_user` say how each host is reached."
+        ),
+    )
+    groups: tuple[str, ...] = field(
+        default=(),
+        metadata=doc("Ansible groups to import; empty: every group except `all` and `ungrouped`."),
+    )
+    ssh_config: Mapping[str, str] = field(
+        default_factory=_empty_map,
+        metadata=doc(
+            "Groups from the `[ssh] config` file and the files it `Include`s: "
+            "`web = \"web-* !web-canary\"` holds every concrete `Host` alias those patterns match."
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class HostAddress:
+    """How one inventory host is reached (``ansible_host``/``ansible_port``/``ansible_user``)."""
+
+    address: str | None = field(default=None, metadata=doc("`ansible_host`: the name or address to connect to.", toml=None))
+    port: int | None = field(default=None, metadata=doc("`ansible_port`.", toml=None))
+    user: str | None = field(default=None, metadata=doc("`ansible_user`.", toml=None))
 
 
 @dataclass(frozen=True)
@@ -315,6 +356,37 @@ class JiraSpec:
 
 
 @dataclass(frozen=True)
+class AnsibleSpec:
+    playbook: str | None = field(
+        default=None, metadata=doc("Playbook file, relative to the profile; its plays' `hosts` are limited to the step's.")
+    )
+    module: str | None = field(
+        default=None, metadata=doc("Instead of a playbook: an ad-hoc module (`shell`, `service`, ...).")
+    )
+    args: str = field(default="", metadata=doc("The module's arguments. `{var}` substituted."))
+    extravars: Mapping[str, str] = field(
+        default_factory=_empty_map, metadata=doc("Extra variables (`-e`). `{var}` substituted.")
+    )
+    forks: int = field(default=50, metadata=doc("Hosts Ansible works on at once."))
+    become: bool = field(default=False, metadata=doc("Run with `become` (sudo)."))
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    checks: tuple[str, ...] = field(
+        metadata=doc("Check ids that must hold on live data before the next batch starts.")
+    )
+    samples: int = field(
+        default=2, metadata=doc("Fresh samples, in a row, on which every named check must be ok.")
+    )
+    timeout: float = field(
+        default=300.0,
+        metadata=doc("Longest wait for the gate after a batch; past it, the rollout stops.",
+                     parse="duration"),
+    )
+
+
+@dataclass(frozen=True)
 class StepSpec:
     id: str = field(metadata=doc("Unique step id, used by `after` and `cockpit run`."))
     title: str = field(metadata=doc("Line in the checklist."))
@@ -323,13 +395,32 @@ class StepSpec:
     kind: StepKind = field(
         default="ssh", metadata=doc("`ssh`, `local`, `slack`, `email`, `jira` or `manual`.")
     )
-    hosts: str | None = field(default=None, metadata=doc("ssh: the host group it runs on."))
+    hosts: str | None = field(default=None, metadata=doc("ssh, ansible: the host group it runs on."))
     run: RunMode = field(
         default="parallel",
         metadata=doc("ssh: `parallel`, `serial` (stop at first failure) or `once` (one host only)."),
     )
     concurrency: int = field(default=0, metadata=doc("parallel: at most this many hosts at once; 0 = all.", min=0))
     continue_on_error: bool = field(default=False, metadata=doc("serial: go on after a failing host."))
+    batch: tuple[str, ...] = field(
+        default=(),
+        metadata=doc(
+            "parallel ssh: roll out in batches, e.g. `[1, \"10%\", \"25%\"]` (host counts or shares of the "
+            "hosts; the last size repeats). Each batch runs in parallel and ends before the next starts.",
+            parse="sizes",
+        ),
+    )
+    max_fail: str = field(
+        default="0",
+        metadata=doc(
+            "batch: failure budget over the whole rollout (`3` or `\"10%\"`); more failed hosts than this "
+            "stop it after the current batch.",
+            parse="size",
+        ),
+    )
+    gate: GateSpec | None = field(
+        default=None, metadata=doc("batch: checks to wait for between batches (`[step.gate]`).")
+    )
     command: str | None = field(default=None, metadata=doc("ssh/local: the command. `{var}` substituted."))
     timeout: float = field(
         default=120.0,
@@ -362,6 +453,10 @@ class StepSpec:
     slack: SlackSpec | None = field(default=None, metadata=doc("kind = slack: `[step.slack]`."))
     email: EmailSpec | None = field(default=None, metadata=doc("kind = email: `[step.email]`."))
     jira: JiraSpec | None = field(default=None, metadata=doc("kind = jira: `[step.jira]`."))
+    ansible: AnsibleSpec | None = field(
+        default=None,
+        metadata=doc("kind = ansible: `[step.ansible]` (`pip install 'cockpit[ansible]'`); runs on `hosts`."),
+    )
 
 
 @dataclass(frozen=True)
@@ -390,6 +485,16 @@ class Profile:
     )
     steps: tuple[StepSpec, ...] = field(
         metadata=doc("The runbook's steps, in the order they are shown.", toml="step", optional=True)
+    )
+    inventory: InventorySpec = field(
+        default_factory=InventorySpec,
+        metadata=doc("Host groups read from an Ansible inventory or the ssh config.", optional=True),
+    )
+    host_vars: Mapping[str, HostAddress] = field(
+        default_factory=_empty_map, metadata=doc("Inventory hosts' addresses, ports and users.", toml=None)
+    )
+    host_sources: Mapping[str, str] = field(
+        default_factory=_empty_map, metadata=doc("Group -> where an inventory group came from.", toml=None)
     )
     sha256: str = field(default="", metadata=doc("sha256 of the profile file's bytes.", toml=None))
 

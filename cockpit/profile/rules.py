@@ -17,6 +17,7 @@ from typing import Any
 from cockpit.profile.convert import Converter, Reporter, did_you_mean, show
 from cockpit.profile.keys import APP_KEYS, MULTIPLEXER_KEYS, normalize_key, reserved_for
 from cockpit.profile.model import (
+    AnsibleSpec,
     CheckSpec,
     CockpitSettings,
     EmailSpec,
@@ -35,7 +36,8 @@ from cockpit.secrets import env_refs
 _HTTP_FIELD = re.compile(r"^(status|latency|json:[^\s.][^\s]*)$")
 _URL = re.compile(r"^(https?://|\$\{env:)")
 _KEY = re.compile(r"^\S+$")
-_SUBTABLES = {"slack": SlackSpec, "email": EmailSpec, "jira": JiraSpec}
+_SUBTABLES = {"slack": SlackSpec, "email": EmailSpec, "jira": JiraSpec, "ansible": AnsibleSpec}
+_HOSTED = ("ssh", "ansible")  # step kinds that run on a host group
 
 
 def _with_misspelt_tables(raw: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -86,6 +88,7 @@ class Rules:
         self.step_ids = _ids(names, "step")
 
     def run(self, environ: Mapping[str, str] | None = None) -> None:
+        self.ssh()
         self.hosts()
         self.vars()
         self.sources()
@@ -129,6 +132,11 @@ class Rules:
                 seen[item.id] = path
 
     # -- sections ------------------------------------------------------------------
+    def ssh(self) -> None:
+        settings = self.parts.get("ssh")
+        if settings is not None and getattr(settings, "handshakes", 1) < 1:
+            self.rep.error(("ssh", "handshakes"), "handshakes must be 1 or more (handshakes in flight at once)")
+
     def hosts(self) -> None:
         groups: Mapping[str, tuple[str, ...]] = self.parts.get("hosts") or {}
         for name, members in groups.items():
@@ -281,7 +289,42 @@ class Rules:
                 self.rep.error(
                     (*path, "destructive"), 'a destructive step must have run = "once" and confirm = "type"'
                 )
+            if step.concurrency < 0:
+                self.rep.error((*path, "concurrency"), "concurrency must be 0 (all hosts) or more")
+            self.step_batch(step, path)
         self.cycles(steps)
+
+    def step_batch(self, step: StepSpec, path: KeyPath) -> None:
+        """``batch``/``max_fail``/``gate``: a parallel ssh step's rollout; the gate names real checks."""
+        if step.batch and (step.kind != "ssh" or step.run != "parallel"):
+            self.rep.error((*path, "batch"), f'batch is for ssh steps with run = "parallel" (this one: '
+                           f'kind = "{step.kind}", run = "{step.run}")')
+        if step.max_fail != "0" and not step.batch:
+            self.rep.error((*path, "max_fail"), "max_fail needs batch (the budget is checked between batches)")
+        if step.gate is None:
+            return
+        if not step.batch:
+            self.rep.error((*path, "gate"), "gate needs batch (it is waited for between batches)")
+        checks = _ids(self.raw, "check", fallback="signal")
+        for i, check in enumerate(step.gate.checks):
+            self.ref((*path, "gate", "checks", i), "check", check, checks)
+        if not step.gate.checks:
+            self.rep.error((*path, "gate", "checks"), "a gate needs at least one check")
+        if step.gate.samples < 1:
+            self.rep.error((*path, "gate", "samples"), "samples must be 1 or more")
+        if step.gate.timeout <= 0:
+            self.rep.error((*path, "gate", "timeout"), "timeout must be more than 0s")
+
+    def step_ansible(self, spec: AnsibleSpec, path: KeyPath) -> None:
+        if (spec.playbook is None) == (spec.module is None):
+            self.rep.error(path, "[step.ansible] needs exactly one of playbook and module")
+        if spec.playbook and self.base_dir is not None and not (self.base_dir / spec.playbook).expanduser().is_file():
+            self.rep.error((*path, "playbook"), f"playbook {spec.playbook} not found next to the profile")
+        if spec.args and spec.module is None:
+            self.rep.error((*path, "args"), '"args" is for a module, not a playbook')
+        if spec.forks < 1:
+            self.rep.error((*path, "forks"), "forks must be 1 or more")
+        self.var_use((*path, "args"), spec.args)
 
     def step_key(
         self, step: StepSpec, path: KeyPath, rebinding: Mapping[str, str], seen: dict[str, str]
@@ -306,9 +349,9 @@ class Rules:
 
     def step_kind(self, step: StepSpec, path: KeyPath) -> None:
         kind = step.kind
-        if kind == "ssh":
+        if kind in _HOSTED:
             if step.hosts is None:
-                self.rep.error(path, 'an ssh step needs "hosts" (a host group)')
+                self.rep.error(path, f'an {kind} step needs "hosts" (a host group)')
             elif (
                 self.ref((*path, "hosts"), "host group", step.hosts, self.groups)
                 and self._group(step.hosts) == ()
@@ -322,7 +365,9 @@ class Rules:
                         (*path, "hosts"), f'host group "{step.hosts}" is empty: the step runs nowhere'
                     )
         elif step.hosts is not None:
-            self.rep.error((*path, "hosts"), f'"hosts" is only for ssh steps (this step is kind = "{kind}")')
+            self.rep.error((*path, "hosts"), f'"hosts" is only for ssh and ansible steps (this step is kind = "{kind}")')
+        if kind == "ansible" and step.ansible is not None:
+            self.step_ansible(step.ansible, (*path, "ansible"))
         if kind in ("ssh", "local"):
             if not step.command:
                 self.rep.error(path, f'{"an" if kind == "ssh" else "a"} {kind} step needs "command"')

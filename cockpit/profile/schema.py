@@ -110,6 +110,10 @@ def describe(tp: Any, parse: str | None = None) -> str:
         return 'duration ("30s", "15m", "1h30m")'
     if parse == "condition" or tp is Condition:
         return 'condition ("< 100")'
+    if parse == "sizes":
+        return 'list of batch sizes (1, "10%")'
+    if parse == "size":
+        return 'host count or percentage (3, "10%")'
     origin = get_origin(tp)
     if origin is Literal:
         return "one of " + ", ".join(f'"{a}"' for a in get_args(tp))

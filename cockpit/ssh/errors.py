@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 
 import asyncssh
@@ -17,8 +18,9 @@ class SshError(Exception):
         self.permanent = permanent  # retrying cannot help (host key, authentication, config)
 
 
-def is_refused(exc: BaseException) -> bool:
-    """A connect that never reached sshd's handshake: worth one immediate retry."""
+def is_transient(exc: BaseException) -> bool:
+    """A handshake refused, reset or dropped before it completed (sshd's ``MaxStartups``, a full
+    backlog): worth a retry after a backoff. Never an authentication or host key failure."""
     return isinstance(exc, ConnectionRefusedError | ConnectionResetError | asyncssh.ConnectionLost)
 
 
@@ -37,6 +39,8 @@ def describe(exc: BaseException, *, timeout: float) -> tuple[str, bool]:
         return f"connect timed out after {timeout:g}s", False
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused", False
+    if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE):
+        return "too many open files: raise the open-file limit (ulimit -n)", False
     if isinstance(exc, socket.gaierror):
         return f"cannot resolve host name ({exc.strerror})", False
     if isinstance(exc, OSError):

@@ -5,11 +5,28 @@ shared by every step and sample on that host, at most ``MAX_SESSIONS`` channels 
 time (OpenSSH's default ``MaxSessions`` is 10). When an open connection drops (server
 gone, keepalives unanswered), the pool says so (``on_event(host, "reconnecting",
 reason)``) and reopens it in the background with backoff; a caller asking for the
-connection meanwhile gets an immediate attempt. A refused connect is retried once at
-once (one sshd's listen backlog drops connects in a burst of hundreds).
+connection meanwhile gets an immediate attempt.
+
+At scale (hundreds of hosts, one bastion):
+
+- at most ``[ssh] handshakes`` handshakes are in flight over the whole fleet (sshd's
+  default ``MaxStartups 10:30:100`` drops connections above 10 unauthenticated ones,
+  and so does a bastion's);
+- a handshake refused or reset before it completed (a dropped startup, a full listen
+  backlog) is retried after a jittered, doubling backoff (``HANDSHAKE_RETRIES`` times;
+  ``REFUSED_RETRIES`` for "connection refused", which usually means nothing listens);
+- the open-file limit is raised at start for the fleet's size (:mod:`cockpit.ssh.limits`);
+  when the hard limit is too low, only the connections that fit are opened and every
+  other host says why, instead of the process running out of descriptors;
+- every host behind the same ProxyJump shares ONE jump connection (its connections are
+  channels of it);
+- keepalives are stretched for large fleets (at most ``KEEPALIVE_RATE`` a second over the
+  fleet: 1,000 hosts ping every 50 s) and spread by ±10 % so they do not ping in step.
 
 Events passed to ``on_event(host, event, detail)``: ``connecting``, ``connected``,
-``reconnecting`` (detail: why), ``down`` (detail: why). ``on_event`` must not block.
+``reconnecting`` (detail: why), ``down`` (detail: why); and once, for host ``"*"``,
+``limits`` (detail: the open-file limit notice) when the limit is too low. ``on_event``
+must not block.
 """
 
 from __future__ import annotations
@@ -17,14 +34,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 
 import asyncssh
 
 from cockpit.profile.model import Profile
-from cockpit.ssh.errors import SshError, describe, is_refused
+from cockpit.ssh.errors import SshError, describe, is_transient
 from cockpit.ssh.hostkeys import VerifyingClient, refusal
+from cockpit.ssh.limits import FdBudget, ensure_fd_limit
 from cockpit.ssh.settings import ConnectSettings, SshSetupError, load_settings
 
 log = logging.getLogger(__name__)
@@ -33,9 +52,43 @@ EventHandler = Callable[[str, str, str], None]
 BACKOFF: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
 RECONNECT_ATTEMPTS = 8  # then the host stays "down: …" until a caller asks for it again
 MAX_SESSIONS = 10
+HANDSHAKE_RETRIES = 5  # a handshake reset or lost before it completed (dropped by MaxStartups)
+REFUSED_RETRIES = 2  # connection refused: a full listen backlog, or (mostly) nothing listening
+RETRY_BASE = 0.2  # first retry after 0.1-0.2 s, then doubling, at most RETRY_CAP
+RETRY_CAP = 3.0
+KEEPALIVE_SPREAD = 0.1
+KEEPALIVE_RATE = 20.0  # keepalives a second over the whole fleet, at most: 1,000 hosts ping every 50 s
 
 
-class _JumpError(Exception):
+def keepalive_interval(configured: float, hosts: int) -> float:
+    """``[ssh] keepalive``, stretched so the fleet sends at most ``KEEPALIVE_RATE`` keepalives a second.
+
+    Each keepalive costs a wake-up and a round trip on both ends; 1,000 connections at
+    15 s would be 67 a second, a few percent of a core while idle. Stretched, a dead
+    connection is noticed later (interval x ``keepalive_count_max``); a step on it fails at
+    its timeout at the latest.
+    """
+    if configured <= 0:
+        return configured
+    return max(configured, hosts / KEEPALIVE_RATE)
+
+
+def retry_delay(attempt: int) -> float:
+    """Seconds before retry ``attempt`` (0-based): doubling, capped, "equal jitter" (half to full)."""
+    ceiling = min(RETRY_CAP, RETRY_BASE * 2**attempt)
+    return random.uniform(ceiling / 2, ceiling)
+
+
+@dataclass
+class PoolStats:
+    """Counters for tests and benchmarks: handshakes in flight now / at most, retries made."""
+
+    handshakes_now: int = 0
+    handshakes_max: int = 0
+    retries: int = 0
+
+
+class _NotConnected(Exception):
     def __init__(self, reason: str, *, permanent: bool) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -44,7 +97,7 @@ class _JumpError(Exception):
 
 def _why(exc: BaseException, client: VerifyingClient, settings: ConnectSettings) -> tuple[str, bool]:
     """``(reason, permanent)`` for a failed connect, naming a refused host key's fingerprint."""
-    if isinstance(exc, _JumpError):
+    if isinstance(exc, _NotConnected):
         return exc.reason, exc.permanent
     if isinstance(exc, asyncssh.HostKeyNotVerifiable) and client.refused is not None:
         return refusal(client.refused, settings.known_hosts, settings.known_hosts_path), True
@@ -84,6 +137,13 @@ class SshPool:
         self._closed = False
         self._jumps: dict[str, asyncssh.SSHClientConnection] = {}
         self._jump_lock = asyncio.Lock()
+        self._handshakes = asyncio.Semaphore(max(1, profile.ssh.handshakes))
+        self._sockets: set[VerifyingClient] = set()  # direct connections holding a socket
+        self.stats = PoolStats()
+        self._fleet = len(profile_hosts(profile))
+        self.budget: FdBudget = ensure_fd_limit(self._fleet, max(1, profile.ssh.handshakes))
+        self.limit_notice: str | None = self.budget.notice
+        self._limit_told = False  # the notice goes out once, as a ("*", "limits", notice) event
 
     # -- public -------------------------------------------------------------------------
 
@@ -105,6 +165,9 @@ class SshPool:
         h = self._host(host)
         if h.conn is not None:
             return h.conn
+        if self.limit_notice and not self._limit_told:  # said once, before the first connect
+            self._limit_told = True
+            self._emit("*", "limits", self.limit_notice)
         async with h.lock:
             if h.conn is not None:
                 return h.conn
@@ -162,31 +225,33 @@ class SshPool:
     def _load(self, host: str) -> ConnectSettings:
         if self._settings is None:
             try:
-                self._settings = load_settings(self._profile.ssh)
+                self._settings = load_settings(self._profile.ssh, self._profile.host_vars)
             except SshSetupError as exc:
                 raise SshError(host, str(exc), permanent=True) from None
         return self._settings
 
     async def _open(self, h: _Host) -> asyncssh.SSHClientConnection:
-        """One connect (plus one immediate retry when refused). Caller holds ``h.lock``."""
+        """One connect, retried after a jittered backoff when refused or reset. Caller holds ``h.lock``."""
         if self._closed:
             raise SshError(h.name, "connection pool is closed", permanent=True)
         settings = self._load(h.name)
         if h.opened == 0:
             h.state = "connecting"
             self._emit(h.name, "connecting")
-        for attempt in (1, 2):
+        attempt = 0
+        while True:
             client = VerifyingClient(lambda c, exc: self._lost(h, c, exc))
             try:
-                tunnel = await self._tunnel(settings, h.name)
-                with settings.kwargs(h.name) as kwargs:
-                    if tunnel is not None:
-                        kwargs["tunnel"] = tunnel
-                    conn = await asyncssh.connect(h.name, client_factory=lambda c=client: c, **kwargs)
+                conn = await self._connect(settings, h.name, client)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if attempt == 1 and is_refused(exc) and client.refused is None:
+                retries = REFUSED_RETRIES if isinstance(exc, ConnectionRefusedError) else HANDSHAKE_RETRIES
+                if (is_transient(exc) and client.refused is None and attempt < retries
+                        and not self._closed):
+                    self.stats.retries += 1
+                    await asyncio.sleep(retry_delay(attempt))
+                    attempt += 1
                     continue
                 reason, permanent = _why(exc, client, settings)
                 if h.state != "reconnecting" or permanent:
@@ -201,7 +266,44 @@ class SshPool:
             h.state = "connected"
             self._emit(h.name, "connected")
             return conn
-        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _connect(
+        self, settings: ConnectSettings, host: str, client: VerifyingClient
+    ) -> asyncssh.SSHClientConnection:
+        """One handshake under the fleet-wide cap; a direct one only if a file descriptor is free for it."""
+        tunnel = await self._tunnel(settings, host)
+        if tunnel is None:
+            if len(self._sockets) + len(self._jumps) >= self.budget.connections:
+                raise _NotConnected(
+                    f"not connected: the open-file limit ({self.budget.soft}) leaves room for "
+                    f"{self.budget.connections} connections; raise it (ulimit -n {self.budget.wanted})",
+                    permanent=False,
+                )
+            self._sockets.add(client)
+        try:
+            with settings.kwargs(host) as kwargs:
+                if tunnel is not None:
+                    kwargs["tunnel"] = tunnel
+                if kwargs.get("keepalive_interval"):
+                    kwargs["keepalive_interval"] = keepalive_interval(kwargs["keepalive_interval"], self._fleet) \
+                        * random.uniform(1 - KEEPALIVE_SPREAD, 1 + KEEPALIVE_SPREAD)
+                async with self._handshake():
+                    return await asyncssh.connect(
+                        settings.address(host), client_factory=lambda: client, **kwargs
+                    )
+        except BaseException:
+            self._sockets.discard(client)
+            raise
+
+    @contextlib.asynccontextmanager
+    async def _handshake(self) -> AsyncIterator[None]:
+        async with self._handshakes:
+            self.stats.handshakes_now += 1
+            self.stats.handshakes_max = max(self.stats.handshakes_max, self.stats.handshakes_now)
+            try:
+                yield
+            finally:
+                self.stats.handshakes_now -= 1
 
     async def _tunnel(self, settings: ConnectSettings, host: str) -> asyncssh.SSHClientConnection | None:
         """The connection to ``host``'s ProxyJump, shared by every host behind it.
@@ -223,7 +325,7 @@ class SshPool:
                 if ":" in name:
                     name, _, port_text = name.rpartition(":")
                     if not port_text.isdigit():
-                        raise _JumpError(f"bad ProxyJump {spec!r}", permanent=True)
+                        raise _NotConnected(f"bad ProxyJump {spec!r}", permanent=True)
                     port = int(port_text)
                 client = VerifyingClient(lambda c, exc: None)
                 try:
@@ -231,17 +333,19 @@ class SshPool:
                         kwargs.update({"username": user} if user else {})
                         kwargs.update({"port": port} if port else {})
                         kwargs.update({"tunnel": prev} if prev is not None else {})
-                        prev = await asyncssh.connect(name, client_factory=lambda c=client: c, **kwargs)
+                        async with self._handshake():
+                            prev = await asyncssh.connect(name, client_factory=lambda c=client: c, **kwargs)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
                     reason, permanent = _why(exc, client, settings)
-                    raise _JumpError(f"via jump host {name}: {reason}", permanent=permanent) from None
+                    raise _NotConnected(f"via jump host {name}: {reason}", permanent=permanent) from None
             self._jumps[spec] = prev  # type: ignore[assignment]  # not None: split() gives at least one hop
             return prev
 
     def _lost(self, h: _Host, client: VerifyingClient, exc: Exception | None) -> None:
         """An open connection went away (called by asyncssh, also for failed handshakes and our close)."""
+        self._sockets.discard(client)
         if self._closed or h.client is not client:
             return
         reason = describe(exc, timeout=0)[0] if exc is not None else "connection closed"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-from collections.abc import Iterator
+import os
+import pwd
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,8 +14,8 @@ from typing import Any
 import asyncssh
 from asyncssh.config import SSHClientConfig, SSHConfig
 
-from cockpit.profile.model import SshSettings
-from cockpit.ssh.hostkeys import load_known_hosts
+from cockpit.profile.model import HostAddress, SshSettings
+from cockpit.ssh.hostkeys import DEFAULT_SSH_PORT, load_known_hosts
 from cockpit.ssh.sshconfig import ConfigSlicer
 
 
@@ -33,6 +35,7 @@ class ConnectSettings:
     connect_timeout: float
     keepalive: float
     keepalive_count_max: int
+    host_vars: Mapping[str, HostAddress] = field(default_factory=dict)
     _parsed: dict[str, SSHConfig] = field(default_factory=dict, compare=False, repr=False)
 
     @contextlib.contextmanager
@@ -42,7 +45,11 @@ class ConnectSettings:
         ``config`` goes to ``connect()`` itself (options built beforehand do not match
         ``Host`` blocks); it is the host's slice of the file (see ``sshconfig``), which
         exists only while connecting. A ``Port`` in the config wins over the profile's.
+        An inventory host (``host_vars``) is connected to at its address (``Host`` blocks
+        match the address, as with Ansible's ``ssh``), its port and user winning over both.
         """
+        vars_ = self.host_vars.get(host)
+        host = self.address(host)
         kw: dict[str, Any] = {
             "known_hosts": self.known_hosts,
             "connect_timeout": self.connect_timeout,
@@ -56,12 +63,23 @@ class ConnectSettings:
         with self._config_for(host) as paths:
             if paths:
                 kw["config"] = paths
-            if self._host_option(host, "Port", paths) is None:
+            # a Port in the config wins; 22 is asyncssh's own default (no need to look the config up)
+            if self.port != DEFAULT_SSH_PORT and self._host_option(host, "Port", paths) is None:
                 kw["port"] = self.port
+            if vars_ is not None and vars_.port is not None:
+                kw["port"] = vars_.port
+            if vars_ is not None and vars_.user is not None:
+                kw["username"] = vars_.user
             yield kw
+
+    def address(self, host: str) -> str:
+        """The name or address to connect to: an inventory host's ``ansible_host``, else the name itself."""
+        vars_ = self.host_vars.get(host)
+        return vars_.address if vars_ is not None and vars_.address else host
 
     def proxy_jump(self, host: str) -> str | None:
         """The config's ``ProxyJump`` for ``host`` (``None`` when unset or ``none``)."""
+        host = self.address(host)
         with self._config_for(host) as paths:
             jump = self._host_option(host, "ProxyJump", paths)
         return str(jump) if jump and str(jump).lower() != "none" else None
@@ -69,6 +87,10 @@ class ConnectSettings:
     def _host_option(self, host: str, option: str, paths: list[str]) -> object:
         if not paths:
             return None
+        if self.slicer is not None:
+            text = self.slicer.text_for(host)
+            if text is not None and option.lower() not in text.lower():
+                return None  # not in the host's slice: no need to parse it (a parse per host adds up at 1,000)
         cfg = self._parsed.get(host)
         if cfg is None:
             cfg = self._parsed[host] = _parse(paths, host)
@@ -123,8 +145,35 @@ def _client_keys(ssh: SshSettings) -> tuple[asyncssh.SSHKeyPair, ...]:
     return tuple(keys)
 
 
-def load_settings(ssh: SshSettings) -> ConnectSettings:
+_USER_VARS = ("LOGNAME", "USER", "LNAME", "USERNAME")
+
+
+def pin_local_identity() -> None:
+    """Look the local user name and home up once, into the environment where they are read first.
+
+    ``getpass.getuser()`` (called by asyncssh on every connect) and ``~`` expansion read
+    ``LOGNAME``/``USER`` and ``HOME``, and only without them the password database. That
+    read needs a free file descriptor: under descriptor pressure it failed as
+    ``KeyError: 'getpwuid(): uid not found'`` for random hosts (cron, systemd units and
+    ``env -i`` give no ``USER``). Looked up here, at load, it either works once or says so.
+    """
+    if any(os.environ.get(name) for name in _USER_VARS) and os.environ.get("HOME"):
+        return
+    try:
+        entry = pwd.getpwuid(os.getuid())
+    except KeyError:
+        raise SshSetupError(
+            f"cannot tell the local user name (uid {os.getuid()} is not in the password database): "
+            "set USER and HOME"
+        ) from None
+    if not any(os.environ.get(name) for name in _USER_VARS):
+        os.environ["LOGNAME"] = entry.pw_name
+    os.environ.setdefault("HOME", entry.pw_dir)
+
+
+def load_settings(ssh: SshSettings, host_vars: Mapping[str, HostAddress] | None = None) -> ConnectSettings:
     """Read the config, known_hosts and key files named by ``[ssh]`` (raises :class:`SshSetupError`)."""
+    pin_local_identity()
     known_path = Path(ssh.known_hosts).expanduser()
     try:
         known = load_known_hosts(known_path)
@@ -142,4 +191,5 @@ def load_settings(ssh: SshSettings) -> ConnectSettings:
         connect_timeout=ssh.connect_timeout,
         keepalive=ssh.keepalive,
         keepalive_count_max=ssh.keepalive_count_max,
+        host_vars=dict(host_vars or {}),
     )

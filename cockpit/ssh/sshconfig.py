@@ -15,6 +15,7 @@ against) are passed whole.
 from __future__ import annotations
 
 import contextlib
+import glob
 import re
 import shlex
 import tempfile
@@ -78,16 +79,66 @@ class ConfigSlicer:
         blocks.append(_Block(keyword, "".join(lines), _host_patterns(keyword, rest)))
         self._blocks = blocks
 
-    @contextlib.contextmanager
-    def path_for(self, host: str) -> Iterator[str]:
-        """A config file for asyncssh to read for ``host``, existing only inside the ``with``."""
+    def text_for(self, host: str) -> str | None:
+        """The slice's text for ``host`` (None when the whole file is used)."""
         if self._blocks is None:
-            yield str(self.path)
-            return
+            return None
         text = self._slices.get(host)
         if text is None:
             text = self._slices[host] = "".join(b.text for b in self._blocks if b.applies_to(host))
+        return text
+
+    @contextlib.contextmanager
+    def path_for(self, host: str) -> Iterator[str]:
+        """A config file for asyncssh to read for ``host``, existing only inside the ``with``."""
+        text = self.text_for(host)
+        if text is None:
+            yield str(self.path)
+            return
         with tempfile.NamedTemporaryFile("w", prefix="cockpit-ssh-config-", suffix=".conf") as f:
             f.write(text)
             f.flush()
             yield f.name
+
+
+class ConfigError(Exception):
+    """An ssh config (or a file it includes) cannot be read."""
+
+
+MAX_INCLUDE_DEPTH = 16  # OpenSSH's READCONF_MAX_DEPTH
+
+
+def _include_paths(arg: str) -> list[Path]:
+    """``Include`` arguments as files: ``~`` expanded, relative to ``~/.ssh`` (a user config), globbed."""
+    found: list[Path] = []
+    for word in shlex.split(arg):
+        pattern = Path(word).expanduser()
+        if not pattern.is_absolute():
+            pattern = Path("~/.ssh").expanduser() / pattern
+        found += [Path(p) for p in sorted(glob.glob(str(pattern)))]
+    return found
+
+
+def config_hosts(path: Path, depth: int = 0) -> list[str]:
+    """The concrete aliases on ``Host`` lines of ``path`` and the files it ``Include``s, in order, once each.
+
+    Patterns (``*``, ``?``, ``!neg``) are not hosts and are left out.
+    """
+    if depth > MAX_INCLUDE_DEPTH:
+        raise ConfigError(f"ssh config {path}: Include nested more than {MAX_INCLUDE_DEPTH} deep")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise ConfigError(f"ssh config {path} cannot be read: {exc.strerror or exc}") from None
+    hosts: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        key, args = _keyword(line)
+        try:
+            if key == "host":
+                hosts += [w for w in shlex.split(args) if not any(c in w for c in "*?!")]
+            elif key == "include":
+                for included in _include_paths(args):
+                    hosts += config_hosts(included, depth + 1)
+        except ValueError as exc:
+            raise ConfigError(f"ssh config {path}:{number}: {exc}") from None
+    return list(dict.fromkeys(hosts))

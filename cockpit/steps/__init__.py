@@ -45,6 +45,10 @@ async def execute(
     try:
         if step.kind == "local":
             return await local.execute(step, ctx, on_output)
+        if step.kind == "ansible":
+            from cockpit.steps import ansible
+
+            return await ansible.execute(step, ctx, on_output)
         runner = runners.get(step.kind)
         if runner is None:
             raise StepFailure(f"step {step.id}: kind {step.kind!r} is not run by cockpit.steps")
@@ -67,6 +71,10 @@ async def preview(step: StepSpec, ctx: StepContext) -> str:
         "local": local.preview,
         "manual": manual.preview,
     }
+    if step.kind == "ansible":
+        from cockpit.steps import ansible
+
+        renderers["ansible"] = ansible.preview
     scrub = Scrubber(ctx, spec_secrets(_spec_of(step)))
     render = renderers.get(step.kind)
     if render is None:

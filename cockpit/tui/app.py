@@ -455,6 +455,9 @@ class CockpitApp(StepActions):
             live = running.get(step.id)
             done = live.progress[0] if live is not None else None
             row = present.step_row(self.profile, step, session.steps.get(step.id), session.ticks.get(step.id, ()), done)
+            batch = getattr(live, "batch", None)
+            if batch is not None and row.state == "running":   # a rolling step: which batch is out
+                row = replace(row, detail=f"batch {batch[0]}/{batch[1]}")
             rows.append(replace(row, next=nxt is not None and step.id == nxt.id, unseen=step.id in self._unseen))
         follow = self._next is None or checklist.current() == ("step", self._next)
         checklist.steps = tuple(rows)

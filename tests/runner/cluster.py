@@ -63,8 +63,13 @@ class SshdCluster:
 
 
 @contextlib.contextmanager
-def running_cluster(workdir: Path, hosts: Mapping[str, str]) -> Iterator[SshdCluster]:
-    """Start enough sshds for ``hosts`` (name -> 127.x address) on one shared port."""
+def running_cluster(
+    workdir: Path, hosts: Mapping[str, str], *, max_startups: str | None = None, extra_config: str = ""
+) -> Iterator[SshdCluster]:
+    """Start enough sshds for ``hosts`` (name -> 127.x address) on one shared port.
+
+    ``max_startups``: each sshd's ``MaxStartups`` (default: the fixture's generous one).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     cluster = SshdCluster(workdir, [])
     keygen(cluster.host_key)
@@ -78,7 +83,9 @@ def running_cluster(workdir: Path, hosts: Mapping[str, str]) -> Iterator[SshdClu
             for key in (cluster.host_key, cluster.client_key):
                 for path in (key, key.with_suffix(".pub")):
                     shutil.copy2(path, sub / path.name)
-            server = TestSshd(sub, dict(items[i : i + MAX_LISTEN]), port=port)
+            server = TestSshd(sub, dict(items[i : i + MAX_LISTEN]), extra_config, port=port)
+            if max_startups is not None:
+                server.max_startups = max_startups
             cluster.servers.append(server)
             server.start()
         cluster.ssh_config.write_text("".join(s.ssh_config.read_text() for s in cluster.servers))

@@ -48,3 +48,26 @@ def test_include_and_canonicalize_use_the_whole_file(tmp_path: Path) -> None:
         cfg.write_text(line + "Host a\n  Port 1\n")
         with ConfigSlicer(cfg).path_for("a") as path:
             assert path == str(cfg)
+
+
+def test_port_and_proxyjump_lookups(tmp_path: Path) -> None:
+    """The config's Port wins over [ssh] port; lookups skip hosts whose slice does not mention the option."""
+    from cockpit.profile.model import SshSettings
+    from cockpit.ssh.settings import load_settings
+
+    cfg = tmp_path / "config"
+    cfg.write_text("Host withport\n  Port 2200\nHost jumped\n  ProxyJump bastion:2201\nHost plain\n  User u\n")
+    known = str(tmp_path / "known_hosts")
+    default = load_settings(SshSettings(config=str(cfg), known_hosts=known))
+    custom = load_settings(SshSettings(config=str(cfg), known_hosts=known, port=2222))
+    for host in ("withport", "plain", "jumped"):
+        with default.kwargs(host) as kw:
+            assert "port" not in kw, host  # asyncssh's own default (22) or the config's Port
+    with custom.kwargs("withport") as kw:
+        assert "port" not in kw  # the config's Port 2200 wins
+        assert options(kw["config"][0], "withport")["Port"] == 2200
+    with custom.kwargs("plain") as kw:
+        assert kw["port"] == 2222
+    assert custom.proxy_jump("jumped") == "bastion:2201"
+    assert custom.proxy_jump("plain") is None
+    assert "plain" not in custom._parsed  # no parse needed: its slice never mentions ProxyJump

@@ -62,6 +62,7 @@ class TestSshd:
     hosts: Mapping[str, str] = field(default_factory=lambda: {"host-1": "127.0.0.1"})
     extra_config: str = ""
     port: int = 0
+    max_startups: str = "400:30:800"  # sshd's own default is 10:30:100 (drops handshakes above 10)
     user: str = field(default_factory=getpass.getuser)
     proc: subprocess.Popen[bytes] | None = None
 
@@ -117,7 +118,7 @@ class TestSshd:
             "PermitRootLogin prohibit-password\n"
             "UsePAM no\n"
             "StrictModes no\n"
-            "MaxStartups 400:30:800\n"
+            f"MaxStartups {self.max_startups}\n"
             "MaxSessions 50\n"
             "LogLevel ERROR\n"
             # bash reads ~/.bashrc for commands run by sshd unless SHLVL says it is nested;
