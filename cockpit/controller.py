@@ -42,6 +42,7 @@ from cockpit.journal import (
 )
 from cockpit.lock import DriverLock, LockHeld, LockHolder, read_holder
 from cockpit.profile.model import Profile, StepSpec
+from cockpit.recording import Recorder, StepRecording
 from cockpit.results import HostResult, OutputLine, StepResult
 from cockpit.secrets import redact_lines
 from cockpit.series import SeriesStore
@@ -61,6 +62,7 @@ class RunningStep:
     started: float
     hosts: tuple[str, ...]
     done: dict[str, HostResult] = field(default_factory=dict)
+    recording: StepRecording | None = None
 
     @property
     def progress(self) -> tuple[int, int]:
@@ -77,6 +79,7 @@ class Controller:
         self.redact = redactor_for(profile)
         self.session = Session()
         self.journal: Journal | None = None
+        self.recorder: Recorder | None = None      # the evidence folder beside the journal (driver)
         self.lock = DriverLock.for_profile(profile)
         self.lock_error: LockHeld | None = None
         self.notices: list[str] = []          # things to tell the user once (stale lock, resume)
@@ -237,6 +240,7 @@ class Controller:
                                                    on_warning=damage.append)
             self.session = Session.from_entries(entries)
             self.journal.listeners.append(self._journalled)
+            self._open_recorder()
             interrupted = sorted(self.session.running)
             self._append("session_resume", **session_start_fields(self.profile, "driver", user, host))
             for step_id in interrupted:
@@ -257,7 +261,23 @@ class Controller:
         else:
             self.journal = Journal.create(self.profile, self.redact, self.now)
             self.journal.listeners.append(self._journalled)
+            self._open_recorder()
             self._append("session_start", **session_start_fields(self.profile, "driver", user, host))
+
+    def _open_recorder(self) -> None:
+        """The evidence folder beside the journal (step recordings, samples): see `cockpit.recording`."""
+        assert self.journal is not None
+        self.recorder = Recorder.beside(self.journal.path, redact=self.redact.deep)
+        if self.recorder.error:
+            self.notices.append(f"step output cannot be recorded: {self.recorder.error}")
+
+    def _record_samples(self, signal_id: str) -> None:
+        """What the panel of ``signal_id`` draws now, into the samples file (driver only)."""
+        if self.recorder is None or signal_id not in self.store.signal_ids():
+            return
+        view = self.store.view(signal_id, self.now(), with_series=False)
+        self.recorder.samples.record(self.now(), signal_id, view.current if view.last_ok else {},
+                                     view.stale_reason if view.stale else None)
 
     def _still_running(self, step_id: str) -> str | None:
         """What of an interrupted local step's process group still runs on this machine (None: nothing)."""
@@ -375,8 +395,10 @@ class Controller:
             await asyncio.sleep(period)
             self.evaluate_checks()
 
-    def series_updated(self, *_: Any) -> None:
-        """The poller recorded samples: tell listeners, evaluate the checks."""
+    def series_updated(self, *args: Any) -> None:
+        """The poller recorded samples: record them, tell listeners, evaluate the checks."""
+        if args and isinstance(args[0], str):
+            self._record_samples(args[0])
         self._emit("series")
         self.evaluate_checks()
 
@@ -570,12 +592,14 @@ class Controller:
             self.start_rollback()
         command = self.profile.expand(step.command) if step.command else None
         started = self.now()
+        recording = self.recorder.begin(step.id, started) if self.recorder is not None else None
         recorded = self._append("step_start", hold=False, step=step.id, title=step.title, kind=step.kind,
                                 command=command, hosts=list(targets), confirm=step.confirm,
-                                override=decision.override, note=note, by=self.driver)
+                                override=decision.override, note=note, by=self.driver,
+                                recording=recording.rel if recording else None)
         if recorded is None and self.journal_problem is not None:   # never act without a record
             return self._refused(step, f"journal cannot be written: {self.journal_problem}")
-        run = RunningStep(step.id, started, targets)
+        run = RunningStep(step.id, started, targets, recording=recording)
         self.running[step.id] = run
         ended = self._ended[step.id] = asyncio.Event()
         self._emit("step", step.id, None)
@@ -604,7 +628,7 @@ class Controller:
             self._tasks.pop(step.id, None)
             self.running.pop(step.id, None)
         try:
-            self._record_end(step, result, started)
+            self._record_end(step, result, started, run.recording.close() if run.recording else None)
             if step.ends_rollback and result.ok:
                 self.end_rollback()
         finally:
@@ -618,7 +642,10 @@ class Controller:
     async def _execute(self, step: StepSpec, run: RunningStep, targets: tuple[str, ...],
                        note: str | None) -> StepResult:
         def output(line: OutputLine) -> None:
-            self._emit("output", replace(line, text=self.redact(line.text)))
+            shown = replace(line, text=self.redact(line.text))
+            if run.recording is not None:
+                run.recording.write(shown.host, shown.text, shown.ts)
+            self._emit("output", shown)
 
         def host_done(result: HostResult) -> None:
             run.done[result.host] = result
@@ -643,7 +670,8 @@ class Controller:
                       for h in run.hosts)
         return StepResult(step.id, "cancelled", command, started, now, hosts, reason=reason)
 
-    def _record_end(self, step: StepSpec, result: StepResult, started: float) -> None:
+    def _record_end(self, step: StepSpec, result: StepResult, started: float,
+                    recordings: list[dict[str, Any]] | None = None) -> None:
         hosts = [
             {"host": h.host, "state": h.state, "exit_status": h.exit_status, "duration": round(h.duration, 3),
              "tail": redact_lines(self.redact, h.tail[-TAIL_LINES:]), "error": h.error, "verify_ok": h.verify_ok,
@@ -652,7 +680,7 @@ class Controller:
         ]
         self._append("step_end", step=step.id, state=result.state, started=started,
                      duration=round(result.ended - result.started, 3), hosts=hosts, reason=result.reason,
-                     detail=result.detail)
+                     detail=result.detail, **({"recordings": recordings} if recordings is not None else {}))
 
     def cancel(self, step_id: str) -> bool:
         """Cancel a running step on every host (its end is journalled as cancelled)."""
