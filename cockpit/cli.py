@@ -35,8 +35,6 @@ GLOBAL_OPTIONS = {"profile": "--profile", "read_only": "--read-only"}
 # `check`, `status` and `report` never fire a step nor write state: --read-only holds for them as it is.
 NOT_APPLICABLE: dict[tuple[str | None, str], str] = {
     ("demo", "profile"): "cockpit demo runs its own bundled demo profile; --profile does not apply",
-    ("report", "profile"): "cockpit report reads a journal, not a profile (cockpit report JOURNAL); "
-                           "--profile does not apply",
     ("profile", "profile"): "cockpit profile init writes a new profile at PATH; --profile does not apply",
     ("profile", "read_only"): "cockpit profile init writes a file, so it cannot be --read-only",
     ("abandon", "read_only"): "cockpit abandon writes the journal, so it cannot be --read-only",
@@ -151,10 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="restrict to these hosts of the step's group (at least one)")
     r.add_argument("--override", action="store_true", help="run although `after` steps have not succeeded (journalled)")
 
-    rep = sub.add_parser("report", help="the incident timeline from a journal")
-    rep.add_argument("journal", metavar="JOURNAL")
+    rep = sub.add_parser("report", help="the incident report from a journal; --stats: step durations across incidents")
+    rep.add_argument("journal", metavar="JOURNAL", nargs="?", default=None)
     _add_globals(rep, "report")
-    rep.add_argument("--format", choices=("md", "json"), default="md", action=_Once)
+    rep.add_argument("--format", choices=("md", "json", "html"), default="md", action=_Once)
+    rep.add_argument("--incident", metavar="ID", action=_Once, help="incident id/name (default: the profile's name)")
+    rep.add_argument("--output", metavar="FILE", action=_Once, help="write the report to FILE (default: stdout)")
+    rep.add_argument("--stats", action="store_true",
+                     help="per-step median and p90 durations across the journals of --profile")
 
     ab = sub.add_parser("abandon", help="close the profile's open session for good (the next driver starts anew)")
     _add_globals(ab, "abandon")

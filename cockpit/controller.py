@@ -30,6 +30,7 @@ from typing import Any
 from cockpit import procs
 from cockpit.checks import CheckEngine
 from cockpit.entries import EntryType
+from cockpit.forecast import Projection, StepStats, project, step_stats
 from cockpit.freshness import json_number
 from cockpit.guard import Action, Decision, Guard
 from cockpit.journal import (
@@ -79,6 +80,7 @@ class Controller:
         self.redact = redactor_for(profile)
         self.session = Session()
         self.journal: Journal | None = None
+        self._stats: dict[str, StepStats] | None = None   # step durations of earlier incidents (forecast)
         self.recorder: Recorder | None = None      # the evidence folder beside the journal (driver)
         self.lock = DriverLock.for_profile(profile)
         self.lock_error: LockHeld | None = None
@@ -162,6 +164,19 @@ class Controller:
 
     def rto_elapsed(self) -> float | None:
         return self.session.rto_elapsed(self.now())
+
+    @property
+    def forecast(self) -> Projection | None:
+        """The RTO forecast now (`cockpit.forecast`): ``.text()`` is "projected done 12:41 — budget 12:45",
+        ``.warning`` says when the remaining critical path no longer fits; None without any history."""
+        if self._stats is None:
+            exclude = self.journal.path if self.journal is not None else None
+            self._stats = step_stats(self.profile, exclude=exclude)
+        if not self._stats:
+            return None
+        running = {sid: r.started for sid, r in self.running.items()}
+        return project(self.profile, self._stats, now=self.now(), done=self.session.done, running=running,
+                       rollback_started=self.session.rollback_started)
 
     def step_state(self, step_id: str) -> str:
         return "running" if step_id in self.running else self.session.state_of(step_id)
@@ -411,7 +426,7 @@ class Controller:
             self._append("check_transition", check=new.check_id, title=new.title,
                          **{"from": old.status}, to=new.status, reason=new.reason,
                          values={k: json_number(v) for k, v in new.values.items()},
-                         evidence=dict(new.evidence))
+                         evidence=dict(new.evidence), deadline=new.deadline)
         # every evaluation, not only transitions: check rows show the live value and its age
         self._emit("checks", transitions)
 
