@@ -33,8 +33,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-MAX_HOST_BYTES = 4 << 20          # one host's recording of one step run
-MAX_INCIDENT_BYTES = 64 << 20     # every recording of the incident together
+MAX_HOST_BYTES = 16 << 20         # one host's recording of one step run (~15 min at 200 lines/s)
+MAX_INCIDENT_BYTES = 256 << 20    # every recording of the incident together
 MAX_SAMPLES_BYTES = 8 << 20       # samples.jsonl before its older half is downsampled
 MAX_LABELS = 200                  # labels of one signal kept per sample line
 WIDTH, HEIGHT = 160, 40
