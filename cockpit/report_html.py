@@ -189,7 +189,7 @@ def render_html(data: dict[str, Any], samples: Sequence[dict[str, Any]] = ()) ->
         out.append("<h2>Checks</h2><ul>")
         for t in data["checks_collapsed"]:
             if t.get("flaps"):
-                text = (f"<code>{h(t['check'])}</code>: {h(t['flaps'])} flaps between {_c(t['ts'])} and "
+                text = (f"{_c(t['ts'])} <code>{h(t['check'])}</code>: {h(t['flaps'])} flaps between {_c(t['ts'])} and "
                         f"{_c(t['until'])} ({h(' / '.join(t['states']))}), last → {h(t['to'])}")
             else:
                 text = (f"{_c(t['ts'])} <code>{h(t['check'])}</code>: {h(t['from'])} → {h(t['to'])} "
