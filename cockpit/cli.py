@@ -144,11 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="restrict to these hosts of the step's group (at least one)")
     r.add_argument("--override", action="store_true", help="run although `after` steps have not succeeded (journalled)")
 
-    rep = sub.add_parser("report", help="the incident timeline from a journal")
-    rep.add_argument("journal", metavar="JOURNAL", nargs="?", help="a journal file (or --latest)")
+    rep = sub.add_parser("report", help="the incident report from a journal; --stats: step durations across incidents")
+    rep.add_argument("journal", metavar="JOURNAL", nargs="?", default=None, help="a journal file (or --latest)")
     _add_globals(rep, "report")
     rep.add_argument("--latest", action="store_true", help="the newest incident's journal (of --profile P if given)")
-    rep.add_argument("--format", choices=("md", "json"), default="md", action=_Once)
+    rep.add_argument("--format", choices=("md", "json", "html"), default="md", action=_Once)
+    rep.add_argument("--incident", metavar="ID", action=_Once, help="incident id/name (default: the profile's name)")
+    rep.add_argument("--output", metavar="FILE", action=_Once, help="write the report to FILE (default: stdout)")
+    rep.add_argument("--stats", action="store_true",
+                     help="per-step median and p90 durations across the journals of --profile")
 
     ab = sub.add_parser("abandon", help="close the profile's open session for good (the next driver starts anew)")
     _add_globals(ab, "abandon")

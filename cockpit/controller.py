@@ -42,6 +42,7 @@ from cockpit.feed import (
     SeriesEvent,
     StepEvent,
 )
+from cockpit.forecast import Projection, StepStats, project, step_stats
 from cockpit.freshness import json_number
 from cockpit.guard import Action, Decision, Guard
 from cockpit.journal import (
@@ -54,6 +55,7 @@ from cockpit.journal import (
 )
 from cockpit.lock import DriverLock, LockHeld, LockHolder, read_holder
 from cockpit.profile.model import Profile, StepSpec
+from cockpit.recording import Recorder, StepRecording
 from cockpit.results import HostResult, OutputLine, StepResult
 from cockpit.secrets import redact_lines
 from cockpit.series import SeriesStore
@@ -76,6 +78,7 @@ class RunningStep:
     hosts: tuple[str, ...]
     done: dict[str, HostResult] = field(default_factory=dict)
     batch: tuple[int, int] | None = None   # (batch running or last run, batches) of a batched step
+    recording: StepRecording | None = None
 
     @property
     def progress(self) -> tuple[int, int]:
@@ -92,6 +95,8 @@ class Controller:
         self.redact = redactor_for(profile)
         self.session = Session()
         self.journal: Journal | None = None
+        self._stats: dict[str, StepStats] | None = None   # step durations of earlier incidents (forecast)
+        self.recorder: Recorder | None = None      # the evidence folder beside the journal (driver)
         self.lock = DriverLock.for_profile(profile)
         self.lock_error: LockHeld | None = None
         self.notices: list[str] = []          # things to tell the user once (stale lock, resume)
@@ -237,6 +242,19 @@ class Controller:
     def rto_elapsed(self) -> float | None:
         return self.session.rto_elapsed(self.now())
 
+    @property
+    def forecast(self) -> Projection | None:
+        """The RTO forecast now (`cockpit.forecast`): ``.text()`` is "projected done 12:41 — budget 12:45",
+        ``.warning`` says when the remaining critical path no longer fits; None without any history."""
+        if self._stats is None:
+            exclude = self.journal.path if self.journal is not None else None
+            self._stats = step_stats(self.profile, exclude=exclude)
+        if not self._stats:
+            return None
+        running = {sid: r.started for sid, r in self.running.items()}
+        return project(self.profile, self._stats, now=self.now(), done=self.session.done, running=running,
+                       rollback_started=self.session.rollback_started)
+
     def step_state(self, step_id: str) -> str:
         return "running" if step_id in self.running else self.session.state_of(step_id)
 
@@ -318,6 +336,7 @@ class Controller:
                               "or move the file out of the journals directory to start a new incident)") from e
             self.session = Session.from_entries(entries)
             self.journal.listeners.append(self._journalled)
+            self._open_recorder()
             interrupted = sorted(self.session.running)
             self._append("session_resume", **session_start_fields(self.profile, "driver", user, host))
             for step_id in interrupted:
@@ -336,7 +355,23 @@ class Controller:
         else:
             self.journal = Journal.create(self.profile, self.redact, self.now)
             self.journal.listeners.append(self._journalled)
+            self._open_recorder()
             self._append("session_start", **session_start_fields(self.profile, "driver", user, host))
+
+    def _open_recorder(self) -> None:
+        """The evidence folder beside the journal (step recordings, samples): see `cockpit.recording`."""
+        assert self.journal is not None
+        self.recorder = Recorder.beside(self.journal.path, redact=self.redact.deep)
+        if self.recorder.error:
+            self.notices.append(f"step output cannot be recorded: {self.recorder.error}")
+
+    def _record_samples(self, signal_id: str) -> None:
+        """What the panel of ``signal_id`` draws now, into the samples file (driver only)."""
+        if self.recorder is None or signal_id not in self.store.signal_ids():
+            return
+        view = self.store.view(signal_id, self.now(), with_series=False)
+        self.recorder.samples.record(self.now(), signal_id, view.current if view.last_ok else {},
+                                     view.stale_reason if view.stale else None)
 
     def _still_running(self, step_id: str) -> str | None:
         """What of an interrupted local step's process group still runs on this machine (None: nothing)."""
@@ -456,8 +491,10 @@ class Controller:
             await asyncio.sleep(period)
             self.evaluate_checks()
 
-    def series_updated(self, *_: Any) -> None:
-        """The poller recorded samples: tell listeners, evaluate the checks."""
+    def series_updated(self, *args: Any) -> None:
+        """The poller recorded samples: record them, tell listeners, evaluate the checks."""
+        if args and isinstance(args[0], str):
+            self._record_samples(args[0])
         self._emit("series")
         self.evaluate_checks()
 
@@ -471,7 +508,7 @@ class Controller:
             self._append("check_transition", check=new.check_id, title=new.title,
                          **moved, to=new.status, reason=new.reason,
                          values={k: json_number(v) for k, v in new.values.items()},
-                         evidence=dict(new.evidence))
+                         evidence=dict(new.evidence), deadline=new.deadline)
         # every evaluation, not only transitions: check rows show the live value and its age
         self._emit("checks", transitions)
 
@@ -655,12 +692,14 @@ class Controller:
 
             command = command_line(step.ansible, self.profile, targets)
         started = self.now()
+        recording = self.recorder.begin(step.id, started) if self.recorder is not None else None
         recorded = self._append("step_start", hold=False, step=step.id, title=step.title, kind=step.kind,
                                 command=command, hosts=list(targets), confirm=step.confirm,
-                                override=decision.override, note=note, by=self.driver)
+                                override=decision.override, note=note, by=self.driver,
+                                recording=recording.rel if recording else None)
         if recorded is None and self.journal_problem is not None:   # never act without a record
             return self._refused(step, f"journal cannot be written: {self.journal_problem}")
-        run = RunningStep(step.id, started, targets)
+        run = RunningStep(step.id, started, targets, recording=recording)
         self.running[step.id] = run
         ended = self._ended[step.id] = asyncio.Event()
         self._emit("step", step.id, None)
@@ -689,7 +728,7 @@ class Controller:
             self._tasks.pop(step.id, None)
             self.running.pop(step.id, None)
         try:
-            self._record_end(step, result, started)
+            self._record_end(step, result, started, run.recording.close() if run.recording else None)
             if step.ends_rollback and result.ok:
                 self.end_rollback()
         finally:
@@ -703,7 +742,10 @@ class Controller:
     async def _execute(self, step: StepSpec, run: RunningStep, targets: tuple[str, ...],
                        note: str | None) -> StepResult:
         def output(line: OutputLine) -> None:
-            self._emit("output", replace(line, text=self.redact(line.text)))
+            shown = replace(line, text=self.redact(line.text))
+            if run.recording is not None:
+                run.recording.write(shown.host, shown.text, shown.ts)
+            self._emit("output", shown)
 
         def host_done(result: HostResult) -> None:
             run.done[result.host] = result
@@ -778,16 +820,18 @@ class Controller:
                       for h in run.hosts)
         return StepResult(step.id, "cancelled", command, started, now, hosts, reason=reason)
 
-    def _record_end(self, step: StepSpec, result: StepResult, started: float) -> None:
+    def _record_end(self, step: StepSpec, result: StepResult, started: float,
+                    recordings: list[dict[str, Any]] | None = None) -> None:
         hosts = [
             {"host": h.host, "state": h.state, "exit_status": h.exit_status, "duration": round(h.duration, 3),
              "tail": redact_lines(self.redact, h.tail[-TAIL_LINES:]), "error": h.error, "verify_ok": h.verify_ok,
              "verify_exit_status": h.verify_exit_status}
             for h in result.hosts
         ]
+        extra: dict[str, Any] = {"recordings": recordings} if recordings is not None else {}
         self._append("step_end", step=step.id, state=result.state, started=started,
                      duration=round(result.ended - result.started, 3), hosts=hosts, reason=result.reason,
-                     detail=result.detail)
+                     detail=result.detail, **extra)
 
     def cancel(self, step_id: str) -> bool:
         """Cancel a running step on every host (its end is journalled as cancelled)."""

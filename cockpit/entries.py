@@ -112,6 +112,7 @@ class StepStart(Entry, total=False):
     override: bool
     note: str | None
     by: str | None
+    recording: str | None   # the run's folder of asciicast files, relative to the journal's folder
 
 
 class StepProcess(Entry, total=False):
@@ -144,6 +145,16 @@ class HostRecord(TypedDict, total=False):
     verify_exit_status: int | None
 
 
+class RecordingRecord(TypedDict, total=False):
+    """One host's asciicast recording of a step run (see `cockpit.recording`)."""
+
+    host: str
+    path: str
+    bytes: int
+    truncated: bool
+    error: str | None
+
+
 class StepEnd(Entry, total=False):
     step: str
     state: str
@@ -152,6 +163,7 @@ class StepEnd(Entry, total=False):
     hosts: list[HostRecord]
     reason: str | None
     detail: dict[str, Any]
+    recordings: list[RecordingRecord]
 
 
 class GuardRefused(Entry, total=False):

@@ -131,3 +131,20 @@ def rich(text: object) -> str:
         return f"{backslashes}{backslashes}\\{tag}"
 
     return _RICH_TAG.sub(esc, s)
+
+
+def html(text: object) -> str:
+    """HTML text or a quoted attribute value: ``& < > " '`` as entities, on one line (escape
+    sequences removed, controls as ``�``), so a value never opens a tag, closes an attribute or
+    starts a script."""
+    return (one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("'", "&#x27;"))
+
+
+def html_url(url: object) -> str | None:
+    """An ``href`` value: only ``http:`` and ``https:`` URLs (no ``javascript:``/``data:``), escaped
+    as `html`; None for anything else (show it as text instead)."""
+    s = one_line(url).strip()
+    if not re.match(r"(?i)^https?://[^\s]+$", s):
+        return None
+    return html(s)

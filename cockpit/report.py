@@ -19,9 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cockpit import escape
+from cockpit import escape, rca
 from cockpit.durations import format_duration
 from cockpit.entries import ATTACH, GUARD
+from cockpit.profile.model import Profile
 from cockpit.session import Session
 
 _PIPE = re.compile(r"(?<!\\)\|")
@@ -126,8 +127,22 @@ def _timeline(entries: Sequence[dict[str, Any]], d: Dialect = PLAIN) -> list[dic
     """The chronological lines; a clean quit and its resume (headless runs) are not events."""
     out: list[dict[str, Any]] = []
     attached = False
+    # flapping collapsed here too: a burst is one line at its first transition
+    flapped: dict[int, str | None] = {}
+    transitions = [e for e in entries if e.get("type") == "check_transition"]
+    for burst in (b for bursts in _bursts(transitions, FLAP_GAP).values() for b in bursts if len(b) >= FLAP_MIN):
+        states = sorted({str(x.get("to")) for x in burst} | {str(x.get("from")) for x in burst})
+        flapped[id(burst[0])] = (
+            f"check {d.code(burst[0].get('check'))}: {len(burst)} flaps between {_clock(burst[0]['ts'])} and "
+            f"{_clock(burst[-1]['ts'])} ({' / '.join(d.text(x) for x in states)}), last → {d.text(burst[-1].get('to'))}")
+        flapped.update({id(x): None for x in burst[1:]})
     for e in entries:
         t = e.get("type")
+        if id(e) in flapped:
+            line = flapped[id(e)]
+            if line is not None:
+                out.append({"ts": e["ts"], "time": _iso(float(e["ts"])), "type": t, "text": line})
+            continue
         if t == "session_end":
             attached = False
             continue
@@ -168,7 +183,50 @@ def _steps(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return runs
 
 
-def render_json(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+FLAP_GAP = 120.0   # seconds: transitions of one check closer than this belong to one burst
+FLAP_MIN = 4       # a burst of at least this many transitions is shown as one line
+
+
+def _bursts(transitions: Sequence[dict[str, Any]], gap: float) -> dict[str, list[list[dict[str, Any]]]]:
+    """Per check, its transitions in bursts: runs of transitions less than ``gap`` seconds apart."""
+    by_check: dict[str, list[list[dict[str, Any]]]] = {}
+    for t in transitions:
+        bursts = by_check.setdefault(str(t.get("check")), [])
+        if bursts and float(t["ts"]) - float(bursts[-1][-1]["ts"]) < gap:
+            bursts[-1].append(t)
+        else:
+            bursts.append([t])
+    return by_check
+
+
+def collapse_flaps(transitions: Sequence[dict[str, Any]], gap: float = FLAP_GAP,
+                   least: int = FLAP_MIN) -> list[dict[str, Any]]:
+    """Check transitions with flapping collapsed: the single implementation for every report.
+
+    Per check, transitions less than ``gap`` seconds apart form a burst; a burst of at least
+    ``least`` transitions becomes one item ``{"check", "flaps": n, "ts" (first), "until" (last),
+    "states": [...], "to" (the last state), "evidence" (of the last)}``; shorter bursts stay one
+    item per transition (``flaps`` absent). Items are in time order.
+    """
+    by_check = _bursts(transitions, gap)
+    out: list[dict[str, Any]] = []
+    for check, bursts in by_check.items():
+        for burst in bursts:
+            if len(burst) < least:
+                out += burst
+                continue
+            states = sorted({str(x.get("to")) for x in burst} | {str(x.get("from")) for x in burst})
+            out.append({"ts": burst[0]["ts"], "until": burst[-1]["ts"], "check": check, "flaps": len(burst),
+                        "states": states, "from": burst[0].get("from"), "to": burst[-1].get("to"),
+                        "reason": burst[-1].get("reason"), "evidence": burst[-1].get("evidence"),
+                        "values": burst[-1].get("values")})
+    out.sort(key=lambda t: float(t["ts"]))
+    return out
+
+
+def render_json(entries: Sequence[dict[str, Any]], *, profile: Profile | None = None,
+                incident: str | None = None, samples: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The report as data (schema: docs/report.md)."""
     s = Session.from_entries(entries)
     last_ts = max((float(e.get("ts", 0)) for e in entries), default=None)
     elapsed = s.rto_elapsed(last_ts) if last_ts is not None else None
@@ -177,7 +235,16 @@ def render_json(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
     if s.rollback_ended is not None and elapsed is not None and budget is not None:
         achieved = elapsed <= budget
     first = entries[0] if entries else {}
+    transitions = [
+        {"ts": e["ts"], "check": e.get("check"), "from": e.get("from"), "to": e.get("to"),
+         "reason": e.get("reason"), "values": e.get("values"), "evidence": e.get("evidence")}
+        for e in entries if e.get("type") == "check_transition"]
+    verdicts = {}
+    for t in transitions:
+        verdicts[str(t["check"])] = {"check": t["check"], "status": t["to"], "since": t["ts"],
+                                     "reason": t["reason"], "evidence": t["evidence"]}
     return {
+        "summary": rca.summary(entries, profile=profile, incident=incident, samples=samples),
         "session": first.get("session"),
         "profile": s.profile,
         "environment": s.environment,
@@ -186,10 +253,9 @@ def render_json(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "rto": {"budget": budget, "started": s.rollback_started, "ended": s.rollback_ended,
                 "elapsed": elapsed, "within_budget": achieved},
         "steps": _steps(entries),
-        "check_transitions": [
-            {"ts": e["ts"], "check": e.get("check"), "from": e.get("from"), "to": e.get("to"),
-             "reason": e.get("reason"), "values": e.get("values"), "evidence": e.get("evidence")}
-            for e in entries if e.get("type") == "check_transition"],
+        "check_transitions": transitions,
+        "checks_collapsed": collapse_flaps(transitions),
+        "verdicts": list(verdicts.values()),
         "manual_ticks": [{"ts": e["ts"], "step": e.get("step"), "note": e.get("note"), "by": e.get("by")}
                          for e in entries if e.get("type") == "manual_tick"],
         "guard": [{"ts": e["ts"], "type": e["type"], "step": e.get("step"), "reason": e.get("reason")}
@@ -238,9 +304,11 @@ def evidence_lines(ev: object, d: Dialect) -> list[str]:
     return out
 
 
-def render_markdown(entries: Sequence[dict[str, Any]]) -> str:
-    """The report in Markdown (CommonMark + GFM tables), for `cockpit report` and the RCA."""
-    return render(entries, MARKDOWN)
+def render_markdown(entries: Sequence[dict[str, Any]], **extra: Any) -> str:
+    """The report in Markdown (CommonMark + GFM tables), for `cockpit report` and the RCA.
+
+    ``extra``: ``profile``, ``incident``, ``samples`` (see `render_json`)."""
+    return render(entries, MARKDOWN, **extra)
 
 
 def render_jira(entries: Sequence[dict[str, Any]]) -> str:
@@ -253,13 +321,71 @@ def render_plain(entries: Sequence[dict[str, Any]]) -> str:
     return render(entries, PLAIN)
 
 
-def render(entries: Sequence[dict[str, Any]], d: Dialect) -> str:
-    data = render_json(entries)
+def _summary_lines(data: dict[str, Any], d: Dialect) -> list[str]:
+    """The RCA summary block (one bullet per field) and the peaks, per-host and links sections."""
+    x, c, b = d.text, d.code, d.bullet
+    sm = data["summary"]
+    out = [d.heading(3, "Summary"), ""]
+    out.append(f"{b}{d.bold('Incident')}: {x(sm['incident'] or '-')} (session {c(sm['session'])})")
+    out.append(f"{b}{d.bold('Rollback started')}: {_iso(sm['rollback_started']) or '-'}")
+    out.append(f"{b}{d.bold('Service restored at')}: "
+               + (_iso(sm["restored_at"]) or "not seen (never every check ok together after the rollback start)"))
+    for dl in sm["deadlines"]:
+        when = f" at {_clock(dl['at'])}" if dl["at"] is not None else ""
+        due = f" (due {_clock(dl['deadline'])})" if dl["deadline"] is not None else ""
+        out.append(f"{b}{d.bold('Deadline')} {c(dl['check'])}: {x(dl['verdict'])}{when}{due}")
+    rto = sm["rto"]
+    if rto["elapsed"] is not None:
+        verdict = {True: "met", False: "MISSED", None: "open"}[rto["within_budget"]]
+        budget = format_duration(rto["budget"]) if rto["budget"] is not None else "?"
+        out.append(f"{b}{d.bold('RTO')}: {format_duration(rto['elapsed'])} of {budget} — {verdict}")
+    handoffs = "; ".join(f"{_clock(h['ts'])} {x(h['from'])} → {x(h['to'])}" for h in sm["handoffs"])
+    out.append(f"{b}{d.bold('Drivers')}: {', '.join(x(v) for v in sm['drivers']) or '-'}"
+               + (f" (handoffs: {handoffs})" if handoffs else ""))
+    if sm["approvals"]:
+        out.append(f"{b}{d.bold('Approvals')}: " + "; ".join(
+            f"{_clock(a.get('ts'))} {x(a.get('step') or '')} by {x(a.get('by'))}" for a in sm["approvals"]))
+    if sm["never_run"] is not None:
+        out.append(f"{b}{d.bold('Steps never run')}: {', '.join(c(v) for v in sm['never_run']) or 'none'}")
+    out.append(f"{b}{d.bold('Overrides')}: " + ("; ".join(
+        f"{_clock(o['ts'])} {c(o['step'])} by {x(o['by'] or '?')}" for o in sm["overrides"]) or "none"))
+    if sm["peaks"]:
+        out += ["", d.heading(3, "Peak values during the incident"), ""]
+        out += d.table_head(["Signal", "Series", "Peak", "At", "From"])
+        for signal, labels in sm["peaks"].items():
+            for label, p in labels.items():
+                out.append(d.table_row([c(signal), x(label) or "-", x(_num(p["value"])), _clock(p["ts"]),
+                                        x(p["source"])]))
+    if sm["hosts"]:
+        out += ["", d.heading(3, "Per host"), ""]
+        out += d.table_head(["Host", "Step", "Result", "Exit", "Recording"])
+        for host, runs in sm["hosts"].items():
+            for r in runs:
+                out.append(d.table_row([x(host), c(r["step"]), x(r["state"]),
+                                        x("-" if r["exit_status"] is None else r["exit_status"]),
+                                        c(r["recording"]) if r["recording"] else "-"]))
+    if sm["links"]:
+        out += ["", d.heading(3, "Links"), ""]
+        out += [f"{b}{x(link['kind'])} {x(link['title'])}: {c(link['url'])}" for link in sm["links"]]
+    return [*out, ""]
+
+
+def _check_line(t: dict[str, Any], d: Dialect) -> str:
+    x, c = d.text, d.code
+    if t.get("flaps"):
+        return (f"{d.bullet}{_clock(t['ts'])} {c(t['check'])}: {t['flaps']} flaps between {_clock(t['ts'])} and "
+                f"{_clock(t['until'])} ({' / '.join(x(s) for s in t['states'])}), last → {x(t['to'])}")
+    return f"{d.bullet}{_clock(t['ts'])} {c(t['check'])}: {x(t['from'])} → {x(t['to'])} ({x(t['reason'] or '')})"
+
+
+def render(entries: Sequence[dict[str, Any]], d: Dialect, **extra: Any) -> str:
+    data = render_json(entries, **extra)
     x, c = d.text, d.code
     rto = data["rto"]
     profile = x(data["profile"]) if data["profile"] else "unknown profile"
     env = x(data["environment"]) if data["environment"] else "?"
     out = [d.heading(2, f"Rollback timeline — {profile} ({env})"), ""]
+    out += _summary_lines(data, d)
     budget = format_duration(rto["budget"]) if rto["budget"] is not None else "?"
     if rto["started"] is None:
         out.append(f"{d.bullet}{d.bold('RTO')}: the rollback was not started (budget {budget})")
@@ -292,7 +418,12 @@ def render(entries: Sequence[dict[str, Any]], d: Dialect) -> str:
         out.append("(no step was run)")
     if data["check_transitions"]:
         out += ["", d.heading(3, "Checks"), ""]
-        out += check_lines(data["check_transitions"], d)
+        out += [_check_line(t, d) + "".join(f"\n{d.sub_bullet}{line}" for line in evidence_lines(t.get("evidence"), d))
+                for t in data["checks_collapsed"]]
+        out += ["", d.heading(3, "Verdicts"), ""]
+        out += [f"{d.bullet}{c(v['check'])}: {x(v['status'])} since {_clock(v['since'])} ({x(v['reason'] or '')})"
+                + "".join(f"\n{d.sub_bullet}{line}" for line in evidence_lines(v.get("evidence"), d))
+                for v in data["verdicts"]]
     if data["manual_ticks"]:
         out += ["", d.heading(3, "Manual steps"), ""]
         out += [f"{d.bullet}{_clock(m['ts'])} {c(m['step'])}" + (f" by {x(m['by'])}" if m["by"] else "")
@@ -302,71 +433,5 @@ def render(entries: Sequence[dict[str, Any]], d: Dialect) -> str:
         out += [f"{d.bullet}{_clock(g['ts'])} {'override' if g['type'] == 'guard_override' else 'refused'} "
                 f"{c(g['step'])}: {x(g['reason'])}" for g in data["guard"]]
     out += ["", d.heading(3, "Timeline (UTC)"), ""]
-    out += timeline_lines(_timeline(entries, d), data["check_transitions"], d)
+    out += [f"{d.bullet}{_clock(t['ts'])} {t['text']}" for t in _timeline(entries, d)]
     return "\n".join(out) + "\n"
-
-
-FLAP_MIN = 4          # transitions of one check, back and forth, to count as flapping
-FLAP_GAP = 300.0      # seconds: a quieter gap than this ends a flapping run
-
-
-def flapping_runs(transitions: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """The check transitions grouped into runs: consecutive transitions of one check less than
-    FLAP_GAP apart (other checks' transitions may come between). A run of FLAP_MIN or more is flapping."""
-    runs: list[list[dict[str, Any]]] = []
-    open_run: dict[str, list[dict[str, Any]]] = {}
-    for c in transitions:
-        key = str(c.get("check"))
-        run = open_run.get(key)
-        if run is not None and float(c["ts"]) - float(run[-1]["ts"]) < FLAP_GAP:
-            run.append(c)
-            continue
-        run = [c]
-        open_run[key] = run
-        runs.append(run)
-    return runs
-
-
-def _flap_text(run: Sequence[dict[str, Any]], d: Dialect) -> str:
-    """One flapping run as one line (without bullet or time): its states, count and last verdict."""
-    x, c = d.text, d.code
-    states = sorted({str(t.get("to")) for t in run} | {str(run[0].get("from"))})
-    last = run[-1]
-    return (f"{c(run[0].get('check'))}: flapping {' ↔ '.join(x(s) for s in states)}, {len(run)} transitions "
-            f"until {_clock(last['ts'])} (last → {x(last.get('to'))}: {x(last.get('reason') or '')})")
-
-
-def _transition_text(t: dict[str, Any], d: Dialect) -> str:
-    x, c = d.text, d.code
-    return (f"{c(t['check'])}: {x(t['from'])} → {x(t['to'])} ({x(t['reason'] or '')})"
-            + "".join(f"\n{d.sub_bullet}{line}" for line in evidence_lines(t.get("evidence"), d)))
-
-
-def check_lines(transitions: Sequence[dict[str, Any]], d: Dialect) -> list[str]:
-    """The Checks section: one line per transition with its evidence, a flapping run collapsed
-    into one line with its count."""
-    out: list[tuple[float, str]] = []
-    for run in flapping_runs(transitions):
-        if len(run) >= FLAP_MIN:
-            out.append((float(run[0]["ts"]), f"{d.bullet}{_clock(run[0]['ts'])} {_flap_text(run, d)}"))
-        else:
-            out += [(float(t["ts"]), f"{d.bullet}{_clock(t['ts'])} {_transition_text(t, d)}") for t in run]
-    return [line for _ts, line in sorted(out, key=lambda item: item[0])]
-
-
-def timeline_lines(timeline: Sequence[dict[str, Any]], transitions: Sequence[dict[str, Any]],
-                   d: Dialect) -> list[str]:
-    """The timeline, with each flapping run of a check shown once (where it began) instead of per transition."""
-    flapping = [run for run in flapping_runs(transitions) if len(run) >= FLAP_MIN]
-    hidden = {(float(t["ts"]), str(t.get("check"))) for run in flapping for t in run}
-    first = {(float(run[0]["ts"]), str(run[0].get("check"))): _flap_text(run, d) for run in flapping}
-    out = []
-    for t in timeline:
-        ts = float(t["ts"])
-        key = (ts, str(t.get("check")))
-        if t["type"] == "check_transition" and key in hidden:
-            if key in first:
-                out.append(f"{d.bullet}{_clock(ts)} {first.pop(key)}")
-            continue
-        out.append(f"{d.bullet}{_clock(ts)} {t['text']}")
-    return out

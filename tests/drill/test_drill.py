@@ -186,6 +186,17 @@ def test_rollback_drill(drill_incident: StackInfo, slack_receiver: SlackReceiver
     rto = report["rto"]
     assert rto["within_budget"] is True and 0 < rto["elapsed"] <= wall + 1
     assert slack_receiver.url not in r.stdout and "drillsecret" not in rollback_journal.read_text()
+    # #16: the RCA summary and the recordings of every host's output, beside the journal
+    sm = report["summary"]
+    assert sm["rollback_started"] == rto["started"] and sm["rto"]["within_budget"] is True
+    assert sm["overrides"] == [] and sm["never_run"] is not None and "compat-audit" in sm["never_run"]
+    for host in info.web:
+        runs = sm["hosts"][host]
+        assert runs and all(run["recording"] for run in runs), runs
+        for run in runs:
+            cast = (rollback_journal.parent / run["recording"]).read_text().splitlines()
+            assert json.loads(cast[0])["version"] == 2 and all(json.loads(x)[1] == "o" for x in cast[1:])
+            assert "drillsecret" not in "".join(cast)
 
     # -- post-rollback: the drift audit passes on every web host ----------------------------
     # (after the rollback's end, the same journal: announce-end counts as done)

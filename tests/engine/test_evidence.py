@@ -75,6 +75,7 @@ condition = "< 100"
     json.dumps(entries, allow_nan=False)
     report = render_markdown(read_journal(c.journal.path))
     assert f"query (`prom`): `{query}`" in report
+    # the target is outside text, escaped like any other ("127.0.0.1" reads as a list start: "127\\.")
     assert "feed=12 sampled" in report and f"health: {escape.markdown(exp.target)} up=0" in report
     assert f"target {exp.target} down since" in report
     assert render_json(read_journal(c.journal.path))["check_transitions"][-1]["evidence"]["health"]

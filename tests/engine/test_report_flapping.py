@@ -33,10 +33,10 @@ def test_flapping_check_is_one_line_with_its_count() -> None:
     checks = md.split("### Checks")[1].split("###")[0]
     healthz = [line for line in checks.splitlines() if "`healthz`" in line]
     assert len(healthz) == 2, checks  # the flapping run, then the later single transition
-    assert "flapping" in healthz[0] and "12 transitions" in healthz[0], healthz[0]
-    assert "failing ↔ ok" in healthz[0]
-    assert "flapping" not in healthz[1] and "→ ok" in healthz[1]
+    assert "12 flaps between" in healthz[0], healthz[0]
+    assert "(failing / ok)" in healthz[0]
+    assert "flaps" not in healthz[1] and "→ ok" in healthz[1]
     assert sum("`queues`" in line for line in checks.splitlines()) == 1  # a lone transition stays as it is
     timeline = md.split("### Timeline (UTC)")[1]
     assert sum("`healthz`" in line for line in timeline.splitlines()) == 2, timeline
-    assert "12 transitions" in timeline
+    assert "12 flaps" in timeline
