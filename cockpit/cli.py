@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("journal", metavar="JOURNAL")
     rep.add_argument("--format", choices=("md", "json"), default="md")
 
+    sb = sub.add_parser("setup-bastion", help="create the shared (bastion-wide) state directory for a group")
+    sb.add_argument("--group", required=True, metavar="GROUP", help="Unix group of the people who drive or observe")
+    sb.add_argument("--dir", metavar="PATH", help="the directory (default /var/lib/cockpit)")
+    sb.add_argument("--member", action="append", metavar="USER", help="add USER to the group (repeatable)")
+
     pr = sub.add_parser("profile", help="profile helpers")
     prs = pr.add_subparsers(dest="profile_command", metavar="ACTION")
     init = prs.add_parser("init", help="write a starter profile")
@@ -72,6 +77,7 @@ _COMMANDS = {
     "run": "cockpit.commands.run",
     "report": "cockpit.commands.report",
     "profile": "cockpit.commands.profile_init",
+    "setup-bastion": "cockpit.commands.setup_bastion",
 }
 
 

@@ -29,7 +29,7 @@ from cockpit.profile.model import Profile, StepSpec
 from cockpit.results import HostResult, OutputLine, StepResult
 from cockpit.series import SeriesStore
 from cockpit.session import JournalFollower, Session
-from cockpit.state import whoami
+from cockpit.state import StateDir, state_for, whoami
 from cockpit.steps.context import IncidentFacts, StepContext
 from cockpit.targets import where_it_runs
 
@@ -60,7 +60,8 @@ class Controller:
         self.redact = redactor_for(profile)
         self.session = Session()
         self.journal: Journal | None = None
-        self.lock = DriverLock.for_profile(profile)
+        self.state: StateDir = state_for(profile)   # checked: a planted directory raises StateError
+        self.lock = DriverLock.for_profile(profile, self.state)
         self.lock_error: LockHeld | None = None
         self.notices: list[str] = []          # things to tell the user once (stale lock, resume)
         self.running: dict[str, RunningStep] = {}
@@ -114,7 +115,12 @@ class Controller:
     @property
     def lock_holder(self) -> LockHolder | None:
         """Who drives this profile on this machine (ourselves included), None when nobody."""
-        return self.lock.holder if self.lock.held else read_holder(self.lock.path)
+        return self.lock.holder if self.lock.held else read_holder(self.lock.path, self.state)
+
+    @property
+    def lock_scope(self) -> str:
+        """``bastion-wide`` (shared state directory: one driver among all users) or ``this user only``."""
+        return self.state.scope
 
     @property
     def driver(self) -> str | None:
@@ -148,6 +154,8 @@ class Controller:
                         "(that cockpit is no longer running)")
                 try:
                     self._open_journal()
+                    assert self.journal is not None
+                    self.lock.update(journal=str(self.journal.path))
                 except OSError:
                     self.lock.release()
                     raise
@@ -187,7 +195,7 @@ class Controller:
 
     def _open_journal(self) -> None:
         user, host = self._me
-        path = find_open_session(self.profile, self.now())
+        path = find_open_session(self.profile, self.now(), self.state)
         if path is not None:
             self.journal, entries = Journal.resume(path, self.profile, self.redact, self.now)
             self.session = Session.from_entries(entries)
@@ -303,7 +311,7 @@ class Controller:
         if self.lock_error is not None:
             holder = str(self.lock_error)
         elif not self.lock.held:
-            current = read_holder(self.lock.path)
+            current = read_holder(self.lock.path, self.state)
             holder = f"locked by {current.describe()}" if current else None
         return Guard(self.profile.cockpit.environment, holder)
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from cockpit import __version__, secrets
 from cockpit.profile.model import Profile
-from cockpit.state import journals_dir, profile_key
+from cockpit.state import StateDir, StateError, profile_key, state_for
 
 ENTRY_TYPES = (
     "session_start", "session_resume", "session_end", "rollback_start", "rollback_end",
@@ -175,17 +175,26 @@ def is_open(entries: list[dict[str, Any]], now: float | None = None) -> bool:
     return isinstance(last, int | float) and now - last < RESUME_WINDOW
 
 
-def journals_of(profile: Profile) -> list[Path]:
+def journals_of(profile: Profile, state: StateDir | None = None) -> list[Path]:
     """This profile's journals, oldest first (the names sort by UTC start time)."""
-    return sorted(journals_dir().glob(f"{profile_key(profile)}-*.jsonl"))
+    folder = (state or state_for(profile)).journals
+    return sorted(folder.glob(f"{profile_key(profile)}-*.jsonl"))
 
 
-def find_open_session(profile: Profile, now: float | None = None) -> Path | None:
-    """The newest open journal of this profile, or None (``now`` defaults to the wall clock)."""
+def find_open_session(profile: Profile, now: float | None = None, state: StateDir | None = None) -> Path | None:
+    """The newest open journal of this profile, or None (``now`` defaults to the wall clock).
+
+    A journal that is a symlink or a file planted by someone else is refused
+    (`cockpit.state.StateError`), never resumed.
+    """
     now = _time() if now is None else now
-    for path in reversed(journals_of(profile)):
+    state = state or state_for(profile)
+    for path in reversed(journals_of(profile, state)):
         try:
+            state.check_path(path)
             contents = load_journal(path)
+        except StateError:
+            raise
         except OSError:
             continue
         if contents.entries and is_open(contents.entries, now):
@@ -215,11 +224,12 @@ class Journal:
         """A new journal file for ``profile`` (O_EXCL: a name is never reused)."""
         clock = now or _time
         base = f"{profile_key(profile)}-{_utc_stamp(clock())}"
-        folder = journals_dir()
+        state = state_for(profile)
+        folder = state.journals
         for n in range(1, 1000):
             path = folder / (f"{base}.jsonl" if n == 1 else f"{base}-{n}.jsonl")
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
+                fd = state.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL)
             except FileExistsError:
                 continue
             _fsync_dir(folder)
@@ -236,15 +246,19 @@ class Journal:
         A last line cut by a crash is dropped from the file (it was never
         acknowledged) and the repair is journalled.
         """
-        data = path.read_bytes()
-        cut = len(data) - (data.rfind(b"\n") + 1)
-        if cut:
-            with path.open("r+b") as f:
-                f.truncate(len(data) - cut)
-                f.flush()
-                os.fsync(f.fileno())
+        state = state_for(profile)
+        fd = state.open(path, os.O_RDWR | os.O_APPEND)   # O_NOFOLLOW, owner and mode checked
+        try:
+            size = os.fstat(fd).st_size
+            data = os.pread(fd, size, 0)
+            cut = len(data) - (data.rfind(b"\n") + 1)
+            if cut:
+                os.ftruncate(fd, len(data) - cut)
+                os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            raise
         entries = load_journal(path).entries
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
         journal = cls(path, fd, redactor or redactor_for(profile), now or _time)
         if entries:
             journal.session = str(entries[0].get("session", path.stem))
