@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--dir", metavar="PATH", help="the directory (default /var/lib/cockpit)")
     sb.add_argument("--member", action="append", metavar="USER", help="add USER to the group (repeatable)")
 
+    w = sub.add_parser("watch", help="follow the incident headless, as an observer (one line per event)")
+    w.add_argument("--profile", required=True, metavar="NAME|PATH")
+    w.add_argument("--json", action="store_true", help="one JSON object per line")
+    w.add_argument("--for", dest="for_seconds", type=float, metavar="SECONDS", help="stop after this long")
+    w.add_argument("--no-poll", action="store_true", help="never sample the sources, even with no driver")
+
     pr = sub.add_parser("profile", help="profile helpers")
     prs = pr.add_subparsers(dest="profile_command", metavar="ACTION")
     init = prs.add_parser("init", help="write a starter profile")
@@ -78,6 +84,7 @@ _COMMANDS = {
     "report": "cockpit.commands.report",
     "profile": "cockpit.commands.profile_init",
     "setup-bastion": "cockpit.commands.setup_bastion",
+    "watch": "cockpit.commands.watch",
 }
 
 

@@ -8,8 +8,14 @@ after the journal has it on disk.
 
 A read-only controller (flag or profile) never takes the lock, never writes
 the journal and never creates an SSH pool: it follows the driver's journal
-(`JournalFollower`) to show the same session. A driver that finds the lock
-held behaves the same way, and the guard names the holder.
+(`JournalFollower`, the file the lock names) to show the same session, and
+draws the panels from the driver's published feed (`cockpit.feed`) instead of
+polling production itself; only when there is no live driver does it poll
+the sources on its own (`sampling` says which). A driver that finds the lock
+held behaves the same way, and the guard names the holder. An observer that
+sees the lock free while the journal says a driver is attached shows "driver
+gone (since …)" (`driver_gone_since`) and may `take_over()` (not with
+``--read-only``).
 """
 
 from __future__ import annotations
@@ -19,17 +25,20 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from cockpit.checks import CheckEngine
+from cockpit.feed import FeedMirror, FeedReader, FeedWriter
+from cockpit.follow import RESCAN, OpenJournals, inside
 from cockpit.guard import Action, Decision, Guard
 from cockpit.journal import Journal, find_open_session, read_journal, redactor_for, session_start_fields
-from cockpit.lock import DriverLock, LockHeld, LockHolder, read_holder
+from cockpit.lock import DriverLock, LockHeld, LockHolder, inspect, read_holder
 from cockpit.profile.model import Profile, StepSpec
 from cockpit.results import HostResult, OutputLine, StepResult
 from cockpit.series import SeriesStore
 from cockpit.session import JournalFollower, Session
-from cockpit.state import StateDir, state_for, whoami
+from cockpit.state import StateDir, StateError, state_for, whoami
 from cockpit.steps.context import IncidentFacts, StepContext
 from cockpit.targets import where_it_runs
 
@@ -74,8 +83,23 @@ class Controller:
         self._ended: dict[str, asyncio.Event] = {}     # set once a fired step's end is journalled
         self._background: list[asyncio.Task[Any]] = []
         self._listeners: dict[str, list[Listener]] = {
-            k: [] for k in ("output", "step", "series", "checks", "connection", "journal")}
+            k: [] for k in ("output", "step", "series", "checks", "connection", "journal", "driver")}
         self._me = whoami()
+        self.forced_read_only = self.read_only     # --read-only or the profile: never takes over
+        # the driver publishes its samples; observers mirror them
+        self.feed: FeedWriter | None = None
+        self._mirror = FeedMirror(self.store)
+        self._feed_reader: FeedReader | None = None
+        self._follower: JournalFollower | None = None
+        self._follow_task: asyncio.Task[None] | None = None
+        self._open_journals = OpenJournals(profile, self.state)
+        self._last_scan = float("-inf")
+        self._may_poll = True
+        self._own_polling = False
+        self._observed: LockHolder | None = None
+        self.sampling = "none"                     # "driver feed" | "own polling" | "none"
+        self.driver_state = "none"                 # "driving" | "gone" | "none" (as an observer sees it)
+        self.driver_gone_since: float | None = None
 
     # -- listeners -------------------------------------------------------------------------
     def _add(self, kind: str, fn: Listener) -> Callable[[], None]:
@@ -102,6 +126,10 @@ class Controller:
     def on_journal(self, fn: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
         """Every journal entry, written by us or (read-only) followed from the driver's file."""
         return self._add("journal", fn)
+
+    def on_driver(self, fn: Callable[[str], None]) -> Callable[[], None]:
+        """Observers: called with ``driving``/``gone``/``none`` when the driver appears, dies or leaves."""
+        return self._add("driver", fn)
 
     def _emit(self, kind: str, *args: Any) -> None:
         for fn in list(self._listeners[kind]):
@@ -141,6 +169,7 @@ class Controller:
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self, connect: bool = True, poll: bool = True) -> None:
         """Return fast: the network (SSH connects, polling) happens in background tasks."""
+        self._may_poll = poll
         if not self.read_only:
             try:
                 self.lock.acquire(self.now())
@@ -154,21 +183,32 @@ class Controller:
                         "(that cockpit is no longer running)")
                 try:
                     self._open_journal()
-                    assert self.journal is not None
-                    self.lock.update(journal=str(self.journal.path))
+                    self._start_publishing()
                 except OSError:
                     self.lock.release()
                     raise
         if not self.is_driver:
-            self._background.append(asyncio.create_task(self._follow(), name="journal-follow"))
+            await self._observe_once()
+            self._follow_task = asyncio.create_task(self._follow(), name="journal-follow")
+            self._background.append(self._follow_task)
         if self.is_driver and connect:
             self._make_runner()
             self._background.append(asyncio.create_task(self._connect(), name="ssh-connect"))
         if poll:
-            self._make_poller()
-            if self.poller is not None:
-                await self.poller.start()
+            if self.is_driver:
+                self._make_poller()
+                if self.poller is not None:
+                    await self.poller.start()
+                self.sampling = "own polling"
             self._background.append(asyncio.create_task(self._tick(), name="check-tick"))
+
+    def _start_publishing(self) -> None:
+        """Driver: name our journal and feed in the lock (observers find them there), start the feed."""
+        assert self.journal is not None
+        self.feed = FeedWriter(self.profile, self.state, self.store, self.redact, self.now)
+        self.lock.update(journal=str(self.journal.path), feed=str(self.feed.path))
+        self.feed.publish(force=True)
+        self._background.append(asyncio.create_task(self.feed.run(), name="feed-publish"))
 
     async def stop(self) -> None:
         for step_id in list(self._tasks):
@@ -191,6 +231,8 @@ class Controller:
         if self.journal is not None and not self.journal.closed:
             self.journal.append("session_end", user=self._me[0], host=self._me[1])
             self.journal.close()
+        if self.feed is not None:
+            self.feed.close()
         self.lock.release()
 
     def _open_journal(self) -> None:
@@ -224,22 +266,161 @@ class Controller:
         return self.journal.append(type_, **data)
 
     async def _follow(self, interval: float = 0.25) -> None:
-        """Observers: replay the driver's open journal, then apply what it appends."""
-        follower: JournalFollower | None = None
-        idle = 0
+        """Observers: follow the driver's journal and feed; notice a driver that died."""
         while True:
-            finished = follower is not None and not self.session.driving and not self.session.rollback_running
-            if follower is None or (finished and idle % 4 == 0):
-                path = find_open_session(self.profile, self.now())    # a new session once the followed one is over
-                if path is not None and (follower is None or path != follower.path):
-                    follower = JournalFollower(path)
-                    self.session = Session()
-            if follower is not None:
-                for entry in follower.poll():
-                    self.session.apply(entry)
-                    self._emit("journal", entry)
-            idle += 1
             await asyncio.sleep(interval)
+            try:
+                await self._observe_once()
+            except StateError as e:     # a planted file: say it once, keep the last good view
+                if str(e) not in self.notices:
+                    self.notices.append(str(e))
+            except OSError:
+                pass
+
+    def _follow_journal(self, path: Path) -> None:
+        if self._follower is None or self._follower.path != path:
+            self._follower = JournalFollower(path)
+            self.session = Session()
+
+    async def _observe_once(self) -> None:
+        """One look: who holds the lock, which journal and feed it names, what they say now.
+
+        Costs a few syscalls when nothing changed: the lock file, one ``stat`` of the
+        journal and one of the feed. The journals directory is scanned (cached) only
+        when no driver names its journal, at most every `RESCAN` seconds.
+        """
+        now = self.now()
+        look = inspect(self.lock.path, self.state)
+        holder = look.holder
+        if holder is not None:
+            journal = inside(holder.journal, self.state.journals)
+            if journal is not None:
+                self._follow_journal(journal)
+            feed = inside(holder.feed, self.state.feeds)
+            if feed is not None and (self._feed_reader is None or self._feed_reader.path != feed):
+                self._feed_reader = FeedReader(self.state, feed)
+        if self._follower is None or (holder is None and time.monotonic() - self._last_scan >= RESCAN):
+            self._last_scan = time.monotonic()
+            found = self._open_journals.find(now)
+            if found is not None:
+                self._follow_journal(found)
+        if self._follower is not None:
+            for entry in self._follower.poll():
+                self.session.apply(entry)
+                self._emit("journal", entry)
+        if holder is not None and self._feed_reader is not None:
+            snap = self._feed_reader.poll()
+            if snap is not None:
+                self._apply_feed(snap)
+        if holder is not None:
+            await self._set_own_polling(False)
+            self._driver_is("driving", holder, None)
+        elif self.session.driving:     # the journal says attached, the lock is free: it died
+            heard = [t for t in (self._last_heard(), self._last_entry_ts()) if t is not None]
+            await self._set_own_polling(True)
+            self._driver_is("gone", None, max(heard) if heard else now)
+        else:
+            await self._set_own_polling(True)
+            self._driver_is("none", None, None)
+
+    def _last_heard(self) -> float | None:
+        last = self._feed_reader.last if self._feed_reader is not None else None
+        ts = last.get("ts") if last else None
+        return float(ts) if isinstance(ts, int | float) else None
+
+    def _last_entry_ts(self) -> float | None:
+        times = [r.ended or r.started for r in self.session.steps.values()]
+        times += [t for t in (self.session.rollback_started,) if t is not None]
+        return max(times) if times else None
+
+    def _apply_feed(self, snap: dict[str, Any]) -> None:
+        changed, lines = self._mirror.apply(snap)
+        for line in lines:
+            self._emit("output", line)
+        running: dict[str, RunningStep] = {}
+        raw = snap.get("running")
+        if isinstance(raw, dict):
+            for sid, r in raw.items():
+                if not isinstance(r, dict):
+                    continue
+                hosts = tuple(str(h) for h in r.get("hosts", []) or [])
+                done = {str(h): HostResult(str(h), "ok" if st == "ok" else "failed", None, 0.0)
+                        for h, st in (r.get("done") or {}).items()}
+                started = r.get("started")
+                running[str(sid)] = RunningStep(str(sid), float(started) if isinstance(started, int | float)
+                                                else 0.0, hosts, done)
+        if running != self.running:
+            self.running = running
+            for sid in running:
+                self._emit("step", sid, None)
+        if changed:
+            self.series_updated()
+
+    def _driver_is(self, state: str, holder: LockHolder | None, since: float | None) -> None:
+        before = (self.driver_state, self._observed.pid if self._observed else None)
+        self.driver_state, self.driver_gone_since = state, since
+        self._observed = holder
+        if state != "driving":
+            self.running = {}
+        if before != (state, holder.pid if holder else None):
+            if state == "gone":
+                self.notices.append(f"driver gone (since {_hms(since)}): {self.session.driver or 'the driver'} "
+                                    "stopped without ending its session and the lock is free"
+                                    + ("" if self.forced_read_only else "; you may take over"))
+            self._emit("driver", state)
+
+    async def _set_own_polling(self, on: bool) -> None:
+        """Observers sample production themselves only while no live driver publishes its samples."""
+        if on and not self._own_polling and self._may_poll:
+            self._make_poller()
+            if self.poller is not None:
+                await self.poller.start()
+            self._own_polling = True
+            self.sampling = "own polling"
+        elif not on:
+            if self._own_polling and self.poller is not None:
+                await self.poller.stop()
+            self._own_polling = False
+            self.sampling = "driver feed"
+
+    async def take_over(self, connect: bool = True) -> LockHolder:
+        """An observer becomes the driver (the driver died or handed over): same journal, same RTO clock.
+
+        Raises `LockHeld` when someone drives, `PermissionError` for a read-only cockpit.
+        """
+        if self.is_driver:
+            assert self.lock.holder is not None
+            return self.lock.holder
+        if self.forced_read_only:
+            raise PermissionError("this cockpit is read-only (--read-only or the profile): it never drives")
+        me = self.lock.acquire(self.now())
+        try:
+            self._open_journal()
+            self._start_publishing()
+        except BaseException:
+            self.lock.release()
+            raise
+        self.read_only = False
+        self.lock_error = None
+        if self._follow_task is not None:
+            self._follow_task.cancel()
+            self._follow_task = None
+        self._follower = None
+        if self.poller is not None:
+            await self.poller.stop()
+            self.poller = None
+        self.running = {}
+        if connect:
+            self._make_runner()
+            self._background.append(asyncio.create_task(self._connect(), name="ssh-connect"))
+        if self._may_poll:
+            self._make_poller()
+            if self.poller is not None:
+                await self.poller.start()
+        self.sampling = "own polling"
+        self.driver_state, self.driver_gone_since, self._observed = "driving", None, me
+        self._emit("driver", "driving")
+        return me
 
     # -- SSH -------------------------------------------------------------------------------
     def _make_runner(self) -> None:
@@ -290,6 +471,8 @@ class Controller:
 
     def series_updated(self, *_: Any) -> None:
         """The poller recorded samples: tell listeners, evaluate the checks."""
+        if self.feed is not None:
+            self.feed.changed()
         self._emit("series")
         self.evaluate_checks()
 
@@ -464,6 +647,8 @@ class Controller:
                      by=self.driver)
         run = RunningStep(step.id, started, targets)
         self.running[step.id] = run
+        if self.feed is not None:
+            self.feed.step_started(step.id, started, list(targets))
         ended = self._ended[step.id] = asyncio.Event()
         self._emit("step", step.id, None)
         task = asyncio.create_task(self._execute(step, run, targets, note), name=f"step-{step.id}")
@@ -490,6 +675,8 @@ class Controller:
         finally:
             self._tasks.pop(step.id, None)
             self.running.pop(step.id, None)
+            if self.feed is not None:
+                self.feed.step_ended(step.id)
         try:
             self._record_end(step, result, started)
             if step.ends_rollback and result.ok:
@@ -505,10 +692,15 @@ class Controller:
     async def _execute(self, step: StepSpec, run: RunningStep, targets: tuple[str, ...],
                        note: str | None) -> StepResult:
         def output(line: OutputLine) -> None:
-            self._emit("output", replace(line, text=self.redact(line.text)))
+            line = replace(line, text=self.redact(line.text))
+            if self.feed is not None:
+                self.feed.output(line)
+            self._emit("output", line)
 
         def host_done(result: HostResult) -> None:
             run.done[result.host] = result
+            if self.feed is not None:
+                self.feed.host_done(step.id, result.host, result.state)
             self._emit("step", step.id, None)
 
         if step.kind == "ssh":
@@ -554,6 +746,15 @@ class Controller:
         if self.journal is None:
             return []
         return read_journal(self.journal.path, on_warning=lambda _: None)
+
+
+def _hms(ts: float | None) -> str:
+    if ts is None:
+        return "?"
+    try:
+        return time.strftime("%H:%M:%S", time.localtime(ts))
+    except (ValueError, OverflowError, OSError):
+        return "?"
 
 
 class _Held:

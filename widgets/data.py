@@ -119,3 +119,4 @@ class HeaderInfo:
     start_key: str = "r"
     note: str = ""  # e.g. "resumed session from 10:42"
     connections: str = ""  # e.g. "ssh 3/3"
+    lock_scope: str = ""  # "bastion-wide" or "this user only" (who the driver lock excludes)

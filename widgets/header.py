@@ -49,6 +49,8 @@ class CockpitHeader(Widget):
         env_style = "bold reverse $error" if env.lower() in ("production", "prod") else "bold $primary"
         badge = (" READ-ONLY ", "bold reverse $secondary") if info.read_only else (" DRIVER ", "bold reverse $success")
         lock = f"  lock: {info.lock_holder}" if info.lock_holder else "  lock: free"
+        if info.lock_scope:
+            lock = f"  lock: {info.lock_scope}, {info.lock_holder or 'free'}"
         first = Content.assemble(
             (info.name, "bold"),
             "  ",

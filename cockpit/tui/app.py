@@ -115,6 +115,7 @@ class CockpitApp(App[int]):
         self._refresh_pending = False
         self._units = present.check_units(profile)
         self._unsubscribe: list[Callable[[], None]] = []
+        self._live_output: set[str] = set()   # steps whose output arrived live (no tail replay at their end)
         self.stopped = False  # the controller was stopped by the app
         self.step_keys: dict[str, str] = {}
         for key, action, label in keys.step_bindings(profile):
@@ -192,6 +193,8 @@ class CockpitApp(App[int]):
             c.on_connection(self._on_connection),
             c.on_journal(self._on_journal),
         ]
+        if hasattr(c, "on_driver"):
+            self._unsubscribe.append(c.on_driver(self._on_driver))
 
     @work(exclusive=True, group="controller")
     async def start_controller(self) -> None:
@@ -213,8 +216,20 @@ class CockpitApp(App[int]):
         self.refresh_bindings()
 
     def _on_output(self, line: Any) -> None:
-        if self.controller is not None and self.controller.is_driver:
+        # the driver's own lines, or (observer) the lines the driver published in its feed
+        if self.controller is not None:
+            self._live_output.add(line.step_id)
             self.show_output(line.step_id, line.host, line.text, line.stream)
+
+    def _on_driver(self, state: str) -> None:
+        """Observer: the driver appeared, died (lock free, session not ended) or left."""
+        c = self.controller
+        if state == "gone" and c is not None:
+            since = clock(c.driver_gone_since)[:8] if c.driver_gone_since else "?"
+            how = (f"start `cockpit --profile {self.profile.path}` to take over (same journal, same RTO clock)")
+            self.notify(f"driver gone (since {since}): {how}; this cockpit now samples the sources itself",
+                        severity="warning", timeout=30)
+        self._clock_tick()
 
     def _on_step(self, step_id: str, result: Any) -> None:
         if result is not None and result.state == "refused":
@@ -247,7 +262,7 @@ class CockpitApp(App[int]):
         if observer and kind == "step_output":
             for text in entry.get("lines", entry.get("tail", [])) or []:
                 self.show_output(str(entry.get("step")), str(entry.get("host", "?")), str(text))
-        elif observer and kind == "step_end":
+        elif observer and kind == "step_end" and str(entry.get("step")) not in self._live_output:
             for host in entry.get("hosts", []) or []:
                 for text in host.get("tail", []) or []:
                     self.show_output(str(entry.get("step")), str(host.get("host", "?")), str(text))
@@ -349,6 +364,14 @@ class CockpitApp(App[int]):
             rows.append(present.step_row(self.profile, step, record, session.ticks.get(step.id, ()), done))
         self.query_one(Checklist).steps = tuple(rows)
 
+    def _header_note(self) -> str:
+        c = self.controller
+        if c is not None and getattr(c, "driver_state", "") == "gone":
+            since = getattr(c, "driver_gone_since", None)
+            gone = f"driver gone (since {clock(since)[:8] if since else '?'}), sampling here"
+            return f"{gone} · {self.note}" if self.note else gone
+        return self.note
+
     def _rollback_times(self) -> tuple[float | None, float | None]:
         if self._session is not None:
             return self._session.rollback_started, self._session.rollback_ended
@@ -370,8 +393,9 @@ class CockpitApp(App[int]):
             rollback_started=started,
             rollback_ended=ended,
             start_key=keys.display(keys.app_key(self.profile, "start_rollback")),
-            note=self.note,
+            note=self._header_note(),
             connections=self._connections(),
+            lock_scope=str(getattr(self.controller, "lock_scope", "") or "") if self.controller is not None else "",
         )
         if info != header.info:  # repaint only on change: an idle cockpit stays idle
             header.info = info

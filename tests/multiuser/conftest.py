@@ -8,6 +8,7 @@ approval and handoff logic is the same whatever a step runs).
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -134,6 +136,70 @@ def bastion(users: TestUsers) -> Iterator[Bastion]:
         for name in users.names:
             subprocess.run(["pkill", "-KILL", "-u", name], check=False, capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+class Lines:
+    """A process printing JSON lines (``cockpit watch --json``, the agent), read by a thread."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        import threading
+
+        self.proc = proc
+        self.events: list[dict[str, Any]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            try:
+                self.events.append(json.loads(line))
+            except ValueError:
+                self.events.append({"kind": "garbage", "text": line})
+
+    def find(self, pred: Callable[[dict[str, Any]], object], timeout: float = 20.0,
+             what: str = "event", after: int = 0) -> dict[str, Any]:
+        found = wait_until(lambda: next((e for e in list(self.events)[after:] if pred(e)), None), timeout, what)
+        return found  # type: ignore[return-value]
+
+    def send(self, **cmd: Any) -> int:
+        """Send a command (agent); returns the number of events so far (for ``find(after=...)``)."""
+        assert self.proc.stdin is not None
+        n = len(self.events)
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        return n
+
+    def close(self) -> str:
+        import os
+        import signal
+
+        if self.proc.poll() is None:
+            try:
+                for pid in children(self.proc.pid) or [self.proc.pid]:   # the program, not runuser
+                    os.kill(pid, signal.SIGTERM)
+                self.proc.wait(10)
+            except (subprocess.TimeoutExpired, ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        return self.proc.stderr.read() if self.proc.stderr else ""
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (runuser's child is the program it runs)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(x) for x in text.split()]
+
+
+AGENT = str(Path(__file__).with_name("agent.py"))
+
+
+def agent(bastion: Bastion, user: str, *args: str, profile: Path | None = None) -> Lines:
+    proc = bastion.popen(user, "--script", AGENT, "--profile", str(profile or bastion.profile), *args,
+                         stdin=subprocess.PIPE)
+    return Lines(proc)
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> object:

@@ -81,8 +81,10 @@ class TestUsers:
                 "XDG_STATE_HOME": f"{home}/.local/state", "PYTHONUNBUFFERED": "1", "LANG": "C.UTF-8"}
         base.update(env or {})
         envs = [f"{k}={v}" for k, v in base.items()]
-        code = list(args[1:]) if args and args[0] == "-c" else None
-        py = [self.python, "-c", *code] if code is not None else [self.python, "-m", "cockpit", *args]
+        if args and args[0] in ("-c", "--script"):     # python code, or a script file and its arguments
+            py = [self.python, *args] if args[0] == "-c" else [self.python, *args[1:]]
+        else:
+            py = [self.python, "-m", "cockpit", *args]
         return ["runuser", "-u", user, "--", "env", "-i", *envs, *py]
 
     def run(self, user: str, *args: str, env: dict[str, str] | None = None, timeout: float = 60,
