@@ -67,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--for", dest="for_seconds", type=float, metavar="SECONDS", help="stop after this long")
     w.add_argument("--no-poll", action="store_true", help="never sample the sources, even with no driver")
 
+    ap = sub.add_parser("approve", help="approve (or refuse) a step the driver waits to run: the two-person rule")
+    ap.add_argument("step", metavar="STEP")
+    ap.add_argument("--profile", required=True, metavar="NAME|PATH")
+    ap.add_argument("--confirm", metavar="ENV", help="approve: the environment name, typed")
+    ap.add_argument("--refuse", metavar="REASON", help="refuse, with a reason")
+    ap.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for a request")
+
     pr = sub.add_parser("profile", help="profile helpers")
     prs = pr.add_subparsers(dest="profile_command", metavar="ACTION")
     init = prs.add_parser("init", help="write a starter profile")
@@ -85,6 +92,7 @@ _COMMANDS = {
     "profile": "cockpit.commands.profile_init",
     "setup-bastion": "cockpit.commands.setup_bastion",
     "watch": "cockpit.commands.watch",
+    "approve": "cockpit.commands.approve",
 }
 
 

@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from cockpit import approval as approvals
 from cockpit.checks import CheckEngine
+from cockpit.durations import format_duration
 from cockpit.feed import FeedMirror, FeedReader, FeedWriter
 from cockpit.follow import RESCAN, OpenJournals, inside
 from cockpit.guard import Action, Decision, Guard
@@ -100,6 +103,10 @@ class Controller:
         self.sampling = "none"                     # "driver feed" | "own polling" | "none"
         self.driver_state = "none"                 # "driving" | "gone" | "none" (as an observer sees it)
         self.driver_gone_since: float | None = None
+        # the two-person rule
+        self.waiting_approval: dict[str, approvals.Request] = {}
+        self._approval_cancel: dict[str, asyncio.Event] = {}
+        self._approval_entries: list[dict[str, Any]] = []
 
     # -- listeners -------------------------------------------------------------------------
     def _add(self, kind: str, fn: Listener) -> Callable[[], None]:
@@ -211,7 +218,7 @@ class Controller:
         self._background.append(asyncio.create_task(self.feed.run(), name="feed-publish"))
 
     async def stop(self) -> None:
-        for step_id in list(self._tasks):
+        for step_id in list(self._tasks) + list(self._approval_cancel):
             self.cancel(step_id)
         if self._ended:   # let the fire() calls of those steps journal their ends
             with contextlib.suppress(TimeoutError):
@@ -257,7 +264,12 @@ class Controller:
 
     def _journalled(self, entry: dict[str, Any]) -> None:
         self.session.apply(entry)
+        self._note_approval(entry)
         self._emit("journal", entry)
+
+    def _note_approval(self, entry: dict[str, Any]) -> None:
+        if str(entry.get("type", "")).startswith("approval_"):
+            self._approval_entries.append(entry)
 
     def _append(self, type_: str, **data: Any) -> dict[str, Any] | None:
         """Journal an entry when we are the driver (observers never write)."""
@@ -281,6 +293,7 @@ class Controller:
         if self._follower is None or self._follower.path != path:
             self._follower = JournalFollower(path)
             self.session = Session()
+            self._approval_entries = []
 
     async def _observe_once(self) -> None:
         """One look: who holds the lock, which journal and feed it names, what they say now.
@@ -307,6 +320,7 @@ class Controller:
         if self._follower is not None:
             for entry in self._follower.poll():
                 self.session.apply(entry)
+                self._note_approval(entry)
                 self._emit("journal", entry)
         if holder is not None and self._feed_reader is not None:
             snap = self._feed_reader.poll()
@@ -590,6 +604,14 @@ class Controller:
         confirmation shows those itself.
         """
         step = self.profile.step(step_id)
+        if step.approve:
+            note = (f"two-person rule: after you confirm, this waits for another Unix user's approval "
+                    f"(`cockpit approve {step.id} --profile {self.profile.path}` or an observer's screen, "
+                    f"within {format_duration(self.profile.cockpit.approval_timeout)})\n\n")
+            return note + await self._preview_body(step, header)
+        return await self._preview_body(step, header)
+
+    async def _preview_body(self, step: StepSpec, header: bool) -> str:
         try:
             if step.kind == "ssh":
                 return self.redact(await self._ssh_preview(step, header))
@@ -635,6 +657,12 @@ class Controller:
         targets, problem = self._hosts_for(step, hosts)
         if problem:
             return self._refused(step, problem)
+        if step.approve:
+            if step.id in self.waiting_approval:
+                return self._refused(step, f"{step.id} is already waiting for approval")
+            why = await self._await_approval(step, targets)
+            if why is not None:
+                return self._refused(step, why)
         if decision.override:
             self._append("guard_override", step=step.id, missing=list(decision.missing), reason=decision.reason,
                          by=self.driver)
@@ -689,6 +717,93 @@ class Controller:
             raise asyncio.CancelledError
         return result
 
+    # -- the two-person rule ------------------------------------------------------------------
+    def pending_approvals(self) -> list[approvals.Request]:
+        """Approval requests of the followed (or our) journal still waiting for an answer."""
+        return approvals.pending(self._approval_entries, self.now())
+
+    async def _await_approval(self, step: StepSpec, targets: tuple[str, ...]) -> str | None:
+        """Journal the request, wait for a valid answer from another user; None when approved, else why not."""
+        command = self.profile.expand(step.command) if step.command else None
+        preview = await self._preview_body(step, True)
+        ttl = self.profile.cockpit.approval_timeout
+        req = approvals.new_request(step.id, command, targets, preview=preview, by=self.driver or "?",
+                                    now=self.now(), ttl=ttl)
+        self._append("approval_requested", **req.fields(), ts=req.ts)
+        self.waiting_approval[step.id] = req
+        cancel = self._approval_cancel[step.id] = asyncio.Event()
+        self._emit("step", step.id, None)
+        running = approvals.digest(step.id, command, targets)
+        seen: set[tuple[str, float]] = set()
+        try:
+            while True:
+                now = self.now()
+                for ans in approvals.read_answers(self.state, self.profile, req):
+                    if isinstance(ans, str):
+                        if (ans, 0.0) not in seen:
+                            seen.add((ans, 0.0))
+                            self._append("approval_rejected", request=req.id, step=step.id, reason=ans)
+                        continue
+                    why = approvals.judge(ans, req, running, os.geteuid(), now)
+                    if why is not None:
+                        if (ans.path.name, ans.ts) not in seen:
+                            seen.add((ans.path.name, ans.ts))
+                            self._append("approval_rejected", request=req.id, step=step.id,
+                                         by=f"{ans.user}@{ans.host}", uid=ans.uid, reason=why)
+                        continue
+                    who = f"{ans.user}@{ans.host}"
+                    common = {"request": req.id, "step": step.id, "by": who, "uid": ans.uid, "pid": ans.pid,
+                              "answered": ans.ts, "requested_by": req.by}
+                    if ans.decision == "approve":
+                        self._append("approval_granted", **common, digest=req.digest, command=command,
+                                     hosts=list(targets))
+                        return None
+                    self._append("approval_refused", **common, reason=ans.reason)
+                    return f"approval refused by {who}: {ans.reason or 'no reason given'}"
+                if now > req.expires:
+                    self._append("approval_expired", request=req.id, step=step.id)
+                    return (f"no approval within {format_duration(ttl)}: the request expired "
+                            "(fire the step again for a new request)")
+                if cancel.is_set():
+                    self._append("approval_cancelled", request=req.id, step=step.id, by=self.driver)
+                    return "the wait for approval was cancelled"
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(cancel.wait(), 0.2)
+        finally:
+            self.waiting_approval.pop(step.id, None)
+            self._approval_cancel.pop(step.id, None)
+            self._emit("step", step.id, None)
+
+    def answer_approval(self, step_id: str, *, confirmation: str | None, approve: bool = True,
+                        reason: str = "") -> approvals.Request:
+        """Approve (typing the environment) or refuse (with a reason) the pending request for ``step_id``.
+
+        Raises `cockpit.approval.ApprovalError` with the reason it cannot: nothing pending,
+        self-approval, expired, a typed name that is not the environment, or a request whose
+        command or hosts are not what this profile says the step runs.
+        """
+        found = [r for r in self.pending_approvals() if r.step == step_id]
+        if not found:
+            raise approvals.ApprovalError(f"no pending approval request for {step_id}")
+        req = found[-1]
+        env = self.profile.cockpit.environment
+        if approve and confirmation != env:
+            raise approvals.ApprovalError(f"type the environment name ({env}) to approve")
+        if not approve and not reason.strip():
+            raise approvals.ApprovalError("a refusal needs a reason")
+        step = self.profile.step(step_id)
+        mine = self.profile.expand(step.command) if step.command else None
+        if mine != req.command:
+            raise approvals.ApprovalError(
+                f"the driver asks to run `{req.command}` but this profile's {step_id} runs `{mine}`: "
+                "not approving a command you were not shown")
+        group = set(self.profile.hosts.get(step.hosts or "", ()))
+        strangers = [h for h in req.hosts if h not in group]
+        if strangers:
+            raise approvals.ApprovalError(f"{', '.join(strangers)} not in host group {step.hosts!r} of this profile")
+        approvals.write_answer(self.state, self.profile, req, approve=approve, reason=reason, now=self.now())
+        return req
+
     async def _execute(self, step: StepSpec, run: RunningStep, targets: tuple[str, ...],
                        note: str | None) -> StepResult:
         def output(line: OutputLine) -> None:
@@ -734,7 +849,11 @@ class Controller:
                      detail=result.detail)
 
     def cancel(self, step_id: str) -> bool:
-        """Cancel a running step on every host (its end is journalled as cancelled)."""
+        """Cancel a running step on every host (its end is journalled as cancelled), or its wait for approval."""
+        waiting = self._approval_cancel.get(step_id)
+        if waiting is not None:
+            waiting.set()
+            return True
         task = self._tasks.get(step_id)
         if task is None or task.done():
             return False

@@ -64,6 +64,30 @@ def _event_text(e: dict[str, Any]) -> str | None:
         return f"{e.get('host')}: {e.get('event')} {e.get('detail', '')}".rstrip()
     if t == "journal_repaired":
         return f"journal repaired: {e.get('reason')}"
+    return _two_person_text(e)
+
+
+def _two_person_text(e: dict[str, Any]) -> str | None:
+    """Approvals and handoffs (cockpit/approval.py, the controller's handoff): who, when, from where."""
+    t, step = e.get("type"), e.get("step")
+    if t == "approval_requested":
+        hosts = ", ".join(e.get("hosts") or []) or "the bastion"
+        return (f"approval of `{step}` requested by {e.get('by')}: `{e.get('command')}` on {hosts} "
+                f"(expires {_clock(e.get('expires'))})")
+    if t == "approval_granted":
+        return f"**approved** `{step}` by {e.get('by')} (uid {e.get('uid')}), requested by {e.get('requested_by')}"
+    if t == "approval_refused":
+        return f"approval of `{step}` **refused** by {e.get('by')}: {e.get('reason')}"
+    if t == "approval_rejected":
+        return f"an answer for `{step}` was not accepted: {e.get('reason')}"
+    if t == "approval_expired":
+        return f"approval request for `{step}` expired"
+    if t == "approval_cancelled":
+        return f"wait for approval of `{step}` cancelled by {e.get('by')}"
+    if t == "handoff_offered":
+        return f"{e.get('by')} offers to hand over driving to {e.get('to')}"
+    if t == "handoff":
+        return f"**{e.get('by')} handed over driving to {e.get('to')}**"
     return None
 
 
