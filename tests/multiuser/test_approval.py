@@ -46,7 +46,7 @@ def test_another_user_approves_exactly_what_runs(bastion: Bastion) -> None:
     driver = _drive_migrate(bastion, a)
     try:
         req = _wait_request(bastion)
-        assert req["command"] == "echo migrating console-1 && touch {}/migrated".format(bastion.marks)
+        assert req["command"] == f"echo migrating console-1 && touch {bastion.marks}/migrated"
         assert req["by"].startswith(f"{a}@") and req["expires"] - req["ts"] == 60.0
         assert not (bastion.marks / "migrated").exists()          # nothing runs before the approval
         r = bastion.run(b, "approve", "migrate", "--profile", str(bastion.profile), "--confirm", "drill")
@@ -174,7 +174,7 @@ def test_the_wrong_environment_or_a_refusal_without_reason_is_refused(bastion: B
         assert r.returncode == 3 and "type the environment name (drill)" in r.stderr, r.stderr
         r = bastion.run(b, "approve", "migrate", "--profile", str(bastion.profile), "--refuse", "migrations not ready")
         assert r.returncode == 0 and "refused: the driver stops migrate" in r.stdout, (r.stdout, r.stderr)
-        code, out, err = _finish(driver)
+        code, _out, err = _finish(driver)
     finally:
         if driver.poll() is None:
             driver.kill()
