@@ -101,7 +101,7 @@ class Controller:
         self._own_polling = False
         self._observed: LockHolder | None = None
         self.sampling = "none"                     # "driver feed" | "own polling" | "none"
-        self.driver_state = "none"                 # "driving" | "gone" | "none" (as an observer sees it)
+        self.driver_state = "none"                 # "driving" | "gone" | "handover" | "none" (observer's view)
         self.driver_gone_since: float | None = None
         # the two-person rule
         self.waiting_approval: dict[str, approvals.Request] = {}
@@ -242,15 +242,19 @@ class Controller:
             self.feed.close()
         self.lock.release()
 
-    def _open_journal(self) -> None:
+    def _open_journal(self, path: Path | None = None, handoff_from: str | None = None) -> None:
+        """Resume ``path`` (a handoff names it), else the open session, else start a new journal."""
         user, host = self._me
-        path = find_open_session(self.profile, self.now(), self.state)
+        if path is None:
+            path = find_open_session(self.profile, self.now(), self.state)
         if path is not None:
             self.journal, entries = Journal.resume(path, self.profile, self.redact, self.now)
             self.session = Session.from_entries(entries)
             self.journal.listeners.append(self._journalled)
             interrupted = sorted(self.session.running)
-            self.journal.append("session_resume", **session_start_fields(self.profile, "driver", user, host))
+            extra = {"handoff_from": handoff_from} if handoff_from else {}
+            self.journal.append("session_resume", **session_start_fields(self.profile, "driver", user, host),
+                                **extra)
             for step_id in interrupted:
                 self.journal.append(
                     "step_end", step=step_id, state="cancelled", hosts=[],
@@ -329,6 +333,9 @@ class Controller:
         if holder is not None:
             await self._set_own_polling(False)
             self._driver_is("driving", holder, None)
+        elif (look.recorded is not None and look.recorded.handoff_until is not None
+              and look.recorded.handoff_uid is not None and now < look.recorded.handoff_until):
+            self._driver_is("handover", None, None)     # the wheel is changing hands: nobody else may take it
         elif self.session.driving:     # the journal says attached, the lock is free: it died
             heard = [t for t in (self._last_heard(), self._last_entry_ts()) if t is not None]
             await self._set_own_polling(True)
@@ -407,9 +414,12 @@ class Controller:
             return self.lock.holder
         if self.forced_read_only:
             raise PermissionError("this cockpit is read-only (--read-only or the profile): it never drives")
+        look = inspect(self.lock.path, self.state)
         me = self.lock.acquire(self.now())
+        handed = self.lock.handed_from
+        journal = inside(look.recorded.journal, self.state.journals) if handed and look.recorded else None
         try:
-            self._open_journal()
+            self._open_journal(journal, handoff_from=handed.who if handed else None)
             self._start_publishing()
         except BaseException:
             self.lock.release()
@@ -435,6 +445,132 @@ class Controller:
         self.driver_state, self.driver_gone_since, self._observed = "driving", None, me
         self._emit("driver", "driving")
         return me
+
+    # -- handoff ----------------------------------------------------------------------------------
+    def handoff_offer(self) -> LockHolder | None:
+        """Observers: the driver's offer to hand over to us (None: no offer for us)."""
+        holder = self._observed
+        if (holder is not None and holder.handoff_uid == os.geteuid() and holder.handoff_until is not None
+                and self.now() < holder.handoff_until):
+            return holder
+        return None
+
+    async def hand_over(self, to_user: str, timeout: float = 60.0) -> bool:
+        """Driver: offer the wheel to ``to_user`` (an observer); once they accept, let go without a gap.
+
+        The lock keeps a reservation for them (``handoff_uid``) while it is free, the journal
+        records the handoff, and this cockpit goes on as an observer. False: not accepted in time.
+        """
+        import pwd
+
+        from cockpit.state import user_name
+
+        if not self.is_driver:
+            raise PermissionError("only the driver hands over")
+        if self.running or self.waiting_approval:
+            raise RuntimeError("a step is running or waiting for approval: hand over when it has ended")
+        try:
+            uid = pwd.getpwnam(to_user).pw_uid
+        except KeyError:
+            raise ValueError(f"no user {to_user!r} on this machine") from None
+        if uid == os.geteuid():
+            raise ValueError("hand over to another Unix user (the lock would stay with you)")
+        until = self.now() + timeout
+        self._append("handoff_offered", by=self.driver, to=to_user, until=until)
+        self.lock.update(handoff_uid=uid, handoff_until=until)
+        accept = self.state.handoffs / f"{self.lock.path.stem}-{uid}.json"
+        try:
+            while self.now() < until:
+                answer = self._read_accept(accept, uid)
+                if answer is not None:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                self._append("handoff_expired", by=self.driver, to=to_user)
+                self.lock.update(handoff_uid=None, handoff_until=None)
+                return False
+        except BaseException:
+            if self.lock.held:
+                self.lock.update(handoff_uid=None, handoff_until=None)
+            raise
+        who = f"{user_name(uid)}@{answer.get('host', '?')}"
+        self._append("handoff", by=self.driver, to=who, uid=uid, rto_elapsed=self.rto_elapsed())
+        await self._become_observer(reserve_for=uid)
+        return True
+
+    def _read_accept(self, path: Path, uid: int) -> dict[str, Any] | None:
+        """The acceptance file, if it is the offered user's own (its owner, not what it says)."""
+        import json
+
+        try:
+            fd = self.state.open(path, os.O_RDONLY)
+        except (FileNotFoundError, StateError):
+            return None
+        try:
+            if os.fstat(fd).st_uid != uid:
+                return None
+            data = json.loads(os.read(fd, 65536) or b"null")
+        except (OSError, ValueError):
+            return None
+        finally:
+            os.close(fd)
+        lock_journal = self.journal.path if self.journal is not None else None
+        if not isinstance(data, dict) or data.get("journal") != str(lock_journal):
+            return None
+        return data
+
+    async def _become_observer(self, reserve_for: int) -> None:
+        """After a handoff: stop driving (journal, feed, polling, SSH) and follow the new driver."""
+        if self.poller is not None:
+            with contextlib.suppress(Exception):
+                await self.poller.stop()
+            self.poller = None
+        if self.journal is not None and not self.journal.closed:
+            self.journal.append("session_end", user=self._me[0], host=self._me[1], reason="handoff")
+            self.journal.close()
+        self.journal = None
+        if self.feed is not None:
+            self.feed.close()
+            self.feed = None
+        self.lock.update(handoff_until=self.now() + 30.0, handoff_uid=reserve_for)
+        self.lock.release(keep_info=True)     # the reservation stays: only they may take it
+        if self.pool is not None:
+            with contextlib.suppress(Exception):
+                await self.pool.close()
+        self.pool = self.runner = None
+        self._observed = None
+        self._follower = None
+        self.sampling = "driver feed"
+        self.driver_state = "none"
+        await self._observe_once()
+        self._follow_task = asyncio.create_task(self._follow(), name="journal-follow")
+        self._background.append(self._follow_task)
+        self._emit("driver", self.driver_state)
+
+    async def accept_handoff(self, connect: bool = True, timeout: float = 30.0) -> LockHolder:
+        """Observer: accept the driver's offer; become the driver of the same journal once it lets go."""
+        import json
+        import socket
+
+        offer = self.handoff_offer()
+        if offer is None:
+            raise PermissionError("no handoff is offered to you")
+        path = self.state.handoffs / f"{self.lock.path.stem}-{os.geteuid()}.json"
+        data = {"user": self._me[0], "host": socket.gethostname().split(".")[0], "pid": os.getpid(),
+                "ts": self.now(), "journal": offer.journal}
+        self.state.write_atomic(path, json.dumps(data).encode())
+        try:
+            end = time.monotonic() + timeout
+            while True:
+                look = inspect(self.lock.path, self.state)
+                if look.holder is None and look.recorded is not None and look.recorded.handoff_uid == os.geteuid():
+                    return await self.take_over(connect=connect)
+                if time.monotonic() > end:
+                    raise TimeoutError("the driver did not let go of the lock")
+                await asyncio.sleep(0.05)
+        finally:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     # -- SSH -------------------------------------------------------------------------------
     def _make_runner(self) -> None:

@@ -32,6 +32,8 @@ def _event_text(e: dict[str, Any]) -> str | None:
     by = f" by {e['by']}" if e.get("by") else ""
     if t == "session_start":
         return f"cockpit started by {e.get('user')}@{e.get('host')} ({e.get('mode', 'driver')})"
+    if t == "session_resume" and e.get("handoff_from"):
+        return f"**{e.get('user')}@{e.get('host')} took over driving** from {e.get('handoff_from')} (handoff)"
     if t == "session_resume":
         return f"cockpit restarted by {e.get('user')}@{e.get('host')} after a crash: session resumed"
     if t == "rollback_start":
@@ -100,7 +102,7 @@ def _timeline(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         if t == "session_end":
             attached = False
             continue
-        if t == "session_resume" and not attached:
+        if t == "session_resume" and not attached and not e.get("handoff_from"):
             attached = True
             continue
         if t in ("session_start", "session_resume"):
@@ -108,6 +110,24 @@ def _timeline(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         text = _event_text(e)
         if text is not None:
             out.append({"ts": e["ts"], "time": _iso(float(e["ts"])), "type": t, "text": text})
+    return out
+
+
+def driving_periods(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Who drove when: ``[{driver, from, to}]`` from each driver attachment to its end (or the next one)."""
+    out: list[dict[str, Any]] = []
+    for e in entries:
+        t = e.get("type")
+        if t in ("session_start", "session_resume") and e.get("mode", "driver") == "driver":
+            who = f"{e.get('user')}@{e.get('host')}"
+            if out and out[-1]["driver"] == who:     # the same person again (headless runs): one period
+                out[-1]["to"] = None
+                continue
+            if out and out[-1]["to"] is None:
+                out[-1]["to"] = e["ts"]
+            out.append({"driver": who, "from": e["ts"], "to": None})
+        elif t == "session_end" and out and out[-1]["to"] is None:
+            out[-1]["to"] = e["ts"]
     return out
 
 
@@ -160,6 +180,7 @@ def render_json(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "guard": [{"ts": e["ts"], "type": e["type"], "step": e.get("step"), "reason": e.get("reason")}
                   for e in entries if e.get("type") in ("guard_refused", "guard_override")],
         "timeline": _timeline(entries),
+        "driving": driving_periods(entries),
     }
 
 
@@ -213,6 +234,10 @@ def render_markdown(entries: Sequence[dict[str, Any]]) -> str:
         out += ["", "### Guard refusals and overrides", ""]
         out += [f"- {_clock(g['ts'])} {'override' if g['type'] == 'guard_override' else 'refused'} "
                 f"`{g['step']}`: {g['reason']}" for g in data["guard"]]
+    if len({p["driver"] for p in data["driving"]}) > 1:
+        out += ["", "### Who drove when (UTC)", ""]
+        out += [f"- {_clock(p['from'])} → {_clock(p['to']) if p['to'] is not None else '(open)'} {p['driver']}"
+                for p in data["driving"]]
     out += ["", "### Timeline (UTC)", ""]
     out += [f"- {_clock(t['ts'])} {t['text']}" for t in data["timeline"]]
     return "\n".join(out) + "\n"
