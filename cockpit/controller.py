@@ -65,8 +65,11 @@ class RunningStep:
 
 class Controller:
     def __init__(self, profile: Profile, *, read_only: bool = False,
-                 now: Callable[[], float] = time.time) -> None:
+                 now: Callable[[], float] = time.time, fresh: bool = False) -> None:
+        """``fresh``: a driver always starts a new journal, an observer follows only a live driver's
+        (the demo: every run is a new simulated incident, old demo journals are not it)."""
         self.profile = profile
+        self.fresh = fresh
         self.read_only = bool(read_only or profile.cockpit.read_only)
         self.now = now
         self.redact = redactor_for(profile)
@@ -245,7 +248,7 @@ class Controller:
     def _open_journal(self, path: Path | None = None, handoff_from: str | None = None) -> None:
         """Resume ``path`` (a handoff names it), else the open session, else start a new journal."""
         user, host = self._me
-        if path is None:
+        if path is None and not self.fresh:
             path = find_open_session(self.profile, self.now(), self.state)
         if path is not None:
             self.journal, entries = Journal.resume(path, self.profile, self.redact, self.now)
@@ -316,7 +319,8 @@ class Controller:
             feed = inside(holder.feed, self.state.feeds)
             if feed is not None and (self._feed_reader is None or self._feed_reader.path != feed):
                 self._feed_reader = FeedReader(self.state, feed)
-        if self._follower is None or (holder is None and time.monotonic() - self._last_scan >= RESCAN):
+        if not self.fresh and (self._follower is None
+                               or (holder is None and time.monotonic() - self._last_scan >= RESCAN)):
             self._last_scan = time.monotonic()
             found = self._open_journals.find(now)
             if found is not None:

@@ -27,6 +27,7 @@ from cockpit.profile.model import Profile, SignalSpec
 from cockpit.tui import bindings as keys
 from cockpit.tui import present
 from cockpit.tui.commands import StepCommands
+from cockpit.tui.pair import HandOverScreen, PairCommands
 from cockpit.tui.screens import (
     ConfirmStepScreen,
     FilterScreen,
@@ -81,7 +82,7 @@ class CockpitApp(App[int]):
     Screen.-tiny #too-small { display: block; }
     """
     BINDINGS = keys.app_bindings()
-    COMMANDS = App.COMMANDS | {StepCommands}
+    COMMANDS = App.COMMANDS | {StepCommands, PairCommands}
 
     def __init__(
         self,
@@ -272,6 +273,103 @@ class CockpitApp(App[int]):
             self._clock_tick()
         if kind == "check_transition" and observer:
             self.refresh_checks()
+        if kind == "handoff_offered" and observer and entry.get("to") == _whoami().split("@")[0]:
+            self.push_screen(
+                YesNoScreen(f"{entry.get('by')} offers you the wheel: take over driving?", yes="Take over",
+                            detail="Same journal, same RTO clock; the lock moves to you."),
+                lambda yes: self._accept_handoff() if yes else None)
+        if kind == "approval_requested" and observer:
+            self._ask_approval(dict(entry))
+        elif kind == "approval_requested":
+            self.notify(f"{entry.get('step')} waits for another Unix user's approval (until "
+                        f"{clock(float(entry.get('expires') or 0))[:8]}): an observer's screen, or "
+                        f"`cockpit approve {entry.get('step')} --profile {self.profile.path}`", timeout=30)
+
+    # -- pair driving: hand over, accept, take over -----------------------------------------
+    def action_hand_over(self) -> None:
+        if self.controller is None or not self.controller.is_driver:
+            return
+        self.push_screen(HandOverScreen(), lambda user: self._hand_over(user) if user else None)
+
+    @work(exclusive=True, group="pair")
+    async def _hand_over(self, user: str) -> None:
+        c = self.controller
+        self.notify(f"offered the wheel to {user}: waiting for them to accept", timeout=10)
+        try:
+            taken = await c.hand_over(user)
+        except (PermissionError, RuntimeError, ValueError) as exc:
+            self.notify(f"cannot hand over: {exc}", severity="error", timeout=15)
+            return
+        if not taken:
+            self.notify(f"{user} did not accept: you still drive", severity="warning", timeout=15)
+            return
+        self._set_driving(False)
+        self.notify(f"handed over to {user}: this cockpit now observes", timeout=15)
+
+    @work(exclusive=True, group="pair")
+    async def _accept_handoff(self) -> None:
+        try:
+            await self.controller.accept_handoff()
+        except Exception as exc:   # a clear message, never a traceback over the screen
+            self.notify(f"could not take over: {exc}", severity="error", timeout=15)
+            return
+        self._set_driving(True)
+        self.notify("you drive now: same journal, same RTO clock", timeout=15)
+
+    def action_take_over(self) -> None:
+        self._take_over()
+
+    @work(exclusive=True, group="pair")
+    async def _take_over(self) -> None:
+        try:
+            await self.controller.take_over()
+        except Exception as exc:
+            self.notify(f"could not take over: {exc}", severity="error", timeout=15)
+            return
+        self._set_driving(True)
+        self.notify("you drive now: same journal, same RTO clock", timeout=15)
+
+    def _set_driving(self, driving: bool) -> None:
+        self.read_only = not driving
+        self.query_one(Checklist).read_only = self.read_only
+        self.refresh_steps()
+        self.refresh_bindings()
+        self._clock_tick()
+
+    def _ask_approval(self, entry: dict[str, Any]) -> None:
+        """Two-person rule: an observer of another Unix user than the driver sees the request and answers it."""
+        from cockpit.tui.approval import ApprovalAnswer, ApprovalPrompt, ApprovalScreen
+
+        c = self.controller
+        step_id = str(entry.get("step"))
+        if c is None or entry.get("uid") == os.geteuid() or not any(
+                r.id == entry.get("request") for r in c.pending_approvals()):
+            return
+        try:
+            title = self.profile.step(step_id).title
+        except KeyError:
+            return
+        prompt = ApprovalPrompt(step_id, title, entry.get("command"), tuple(entry.get("hosts") or ()),
+                                str(entry.get("preview") or ""), str(entry.get("by") or "?"),
+                                float(entry.get("expires") or 0.0), self.profile.cockpit.environment)
+
+        def done(answer: ApprovalAnswer | None) -> None:
+            if answer is None:
+                self.notify(f"approval of {step_id} left open: `cockpit approve {step_id}` answers it too",
+                            timeout=10)
+                return
+            from cockpit.approval import ApprovalError
+
+            try:
+                c.answer_approval(step_id, confirmation=answer.confirmation,
+                                  approve=answer.decision == "approve", reason=answer.reason)
+            except ApprovalError as exc:
+                self.notify(f"not sent: {exc}", severity="error", timeout=15)
+                return
+            self.notify(f"{'approval' if answer.decision == 'approve' else 'refusal'} of {step_id} sent to "
+                        f"{prompt.requested_by}", timeout=10)
+
+        self.push_screen(ApprovalScreen(prompt), done)
 
     # -- what is drawn (also fed directly by tests and the screenshot script) ----------------
     def show_signal(self, signal_id: str, view: Any) -> None:
