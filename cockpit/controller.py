@@ -198,7 +198,7 @@ class Controller:
                     self.lock.release()
                     raise
         if not self.is_driver:
-            await self._observe_once()
+            await self._observe_safely()
             self._follow_task = asyncio.create_task(self._follow(), name="journal-follow")
             self._background.append(self._follow_task)
         if self.is_driver and connect:
@@ -288,16 +288,23 @@ class Controller:
         """Observers: follow the driver's journal and feed; notice a driver that died."""
         while True:
             await asyncio.sleep(interval)
-            try:
-                await self._observe_once()
-            except StateError as e:     # a planted file: say it once, keep the last good view
-                if str(e) not in self.notices:
-                    self.notices.append(str(e))
-            except OSError:
-                pass
+            await self._observe_safely()
+
+    async def _observe_safely(self) -> None:
+        try:
+            await self._observe_once()
+        except StateError as e:     # a planted file: say it once, keep the last good view
+            if str(e) not in self.notices:
+                self.notices.append(str(e))
+        except OSError:
+            pass
 
     def _follow_journal(self, path: Path) -> None:
         if self._follower is None or self._follower.path != path:
+            try:
+                self.state.check_path(path)     # never follow a planted link or a foreign file
+            except FileNotFoundError:
+                return
             self._follower = JournalFollower(path)
             self.session = Session()
             self._approval_entries = []

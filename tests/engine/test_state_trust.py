@@ -111,3 +111,32 @@ def test_fresh_state_files_are_private(make_profile, tmp_path) -> None:
     assert files
     for p in [xdg / "cockpit", *files]:
         assert p.stat().st_mode & 0o077 == 0, f"{p} mode {p.stat().st_mode:o}"
+
+
+async def test_an_observer_never_follows_a_journal_link_the_lock_names(make_profile, tmp_path) -> None:
+    """Sibling of the planted journal: the lock's holder info is not trusted to name what to read."""
+    from cockpit.controller import Controller
+    from cockpit.lock import DriverLock
+    from cockpit.state import state_for
+
+    profile = make_profile()
+    secret = tmp_path / "root-only.json"
+    secret.write_text(json.dumps({"ts": 1.0, "type": "step_start", "session": "s", "step": "leak",
+                                  "command": "the root-only content"}) + "\n")
+    journals = state_for(profile).journals
+    link = journals / f"{profile_key(profile)}-29991231T000000Z.jsonl"
+    link.symlink_to(secret)
+    lock = DriverLock.for_profile(profile)
+    lock.acquire()
+    lock.update(journal=str(link))
+    seen: list[dict] = []
+    c = Controller(profile, read_only=True)
+    c.on_journal(seen.append)
+    try:
+        await c.start(connect=False, poll=False)
+        await c._observe_safely()
+        assert seen == [] and "leak" not in c.session.steps
+        assert any("symbolic link" in n for n in c.notices), c.notices
+    finally:
+        await c.stop()
+        lock.release()
