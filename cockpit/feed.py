@@ -204,10 +204,14 @@ class FeedMirror:
         self._last_ts: dict[tuple[str, str], float] = {}
         self._failed: dict[str, float] = {}
         self._line_seq = 0
+        self._source: tuple[object, object] | None = None
 
     def apply(self, snap: dict[str, Any]) -> tuple[list[str], list[OutputLine]]:
         """(signal ids that changed, new output lines)."""
         changed: list[str] = []
+        source = (snap.get("uid"), snap.get("pid"))
+        if source != self._source:          # another driver (a handoff, a new run): its own numbering
+            self._source, self._line_seq, self._seq = source, 0, {}
         signals = snap.get("signals")
         known = set(self.store.signal_ids())
         if isinstance(signals, dict):
