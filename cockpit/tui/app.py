@@ -227,7 +227,9 @@ class CockpitApp(App[int]):
         c = self.controller
         if state == "gone" and c is not None:
             since = clock(c.driver_gone_since)[:8] if c.driver_gone_since else "?"
-            how = (f"start `cockpit --profile {self.profile.path}` to take over (same journal, same RTO clock)")
+            how = ("ctrl+p → Take over driving" if not getattr(c, "forced_read_only", True)
+                   else f"start `cockpit --profile {self.profile.path}` to take over")
+            how += " (same journal, same RTO clock)"
             self.notify(f"driver gone (since {since}): {how}; this cockpit now samples the sources itself",
                         severity="warning", timeout=30)
         self._clock_tick()
