@@ -52,6 +52,15 @@ timeout = "120s"
 command = "echo slow-begins; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do echo tick-$i; sleep 0.5; done"
 
 [[step]]
+id = "hold"
+title = "Holds the lock (a long step)"
+phase = "prepare"
+kind = "local"
+confirm = "none"
+timeout = "600s"
+command = "echo holding; sleep 300"
+
+[[step]]
 id = "migrate"
 title = "Roll back the contract migration"
 phase = "rollback"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -56,18 +57,20 @@ def test_one_driver_among_all_users_and_the_refusal_names_the_holder(bastion: Ba
     copy = bastion.profile.with_name("copy-of-profile.toml")   # b drives a copy: same incident
     copy.write_text(bastion.profile.read_text())
     copy.chmod(0o644)
-    driver = bastion.popen(a, "run", "slow", "--profile", str(bastion.profile))
+    driver = bastion.popen(a, "run", "hold", "--profile", str(bastion.profile))
     try:
         assert driver.stdout is not None
-        wait_until(lambda: "slow-begins" in driver.stdout.readline(), what="a's step to start")
+        wait_until(lambda: "holding" in driver.stdout.readline(), what="a's step to start")
         for user, path in ((b, copy), (c, bastion.profile), (a, bastion.profile)):
             r = bastion.run(user, "run", "prepare", "--profile", str(path))
             assert r.returncode == 3, (user, r.stdout, r.stderr)
             assert f"locked by {a}@" in r.stderr and " since " in r.stderr and "(pid " in r.stderr, r.stderr
             assert "prepared" not in r.stdout
+        assert driver.poll() is None        # the holder was alive all along
     finally:
-        driver.kill()
+        os.killpg(driver.pid, signal.SIGKILL)
         driver.wait()
+        subprocess.run(["pkill", "-KILL", "-u", a], check=False)   # its step too
 
 
 def test_personal_directory_still_works_and_says_this_user_only(tmp_path: Path, monkeypatch) -> None:
