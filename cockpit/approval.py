@@ -21,12 +21,14 @@ A new firing is a new request: an approval never carries over.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import os
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,6 +177,71 @@ def judge(answer: Answer, request: Request, running_digest: str, driver_uid: int
     if answer.decision not in ("approve", "refuse"):
         return f"{answer.user}'s answer says {answer.decision!r}"
     return None
+
+
+def check_answerable(profile: Profile, req: Request, *, confirmation: str | None, approve: bool,
+                     reason: str) -> None:
+    """The approver's side: refuse (`ApprovalError`) a wrong typed name, a refusal without reason, or a
+    request whose command or hosts are not what THIS copy of the profile says the step runs."""
+    env = profile.cockpit.environment
+    if approve and confirmation != env:
+        raise ApprovalError(f"type the environment name ({env}) to approve")
+    if not approve and not reason.strip():
+        raise ApprovalError("a refusal needs a reason")
+    step = profile.step(req.step)
+    mine = profile.expand(step.command) if step.command else None
+    if mine != req.command:
+        raise ApprovalError(f"the driver asks to run `{req.command}` but this profile's {req.step} runs "
+                            f"`{mine}`: not approving a command you were not shown")
+    group = set(profile.hosts.get(step.hosts or "", ()))
+    strangers = [h for h in req.hosts if h not in group]
+    if strangers:
+        raise ApprovalError(f"{', '.join(strangers)} not in host group {step.hosts!r} of this profile")
+
+
+async def wait_for_answer(state: StateDir, profile: Profile, req: Request, running_digest: str, *,
+                          append: Callable[..., object], now: Callable[[], float], cancel: asyncio.Event,
+                          driver: str, poll: float = 0.2) -> str | None:
+    """The driver's side: poll the answers until one counts, the request expires or the wait is cancelled.
+
+    Journals (through ``append``) every answer that does not count (once), and the outcome.
+    Returns None when approved, else why the step must not run.
+    """
+    from cockpit.durations import format_duration
+
+    seen: set[tuple[str, float]] = set()
+    while True:
+        t = now()
+        for ans in read_answers(state, profile, req):
+            if isinstance(ans, str):
+                if (ans, 0.0) not in seen:
+                    seen.add((ans, 0.0))
+                    append("approval_rejected", request=req.id, step=req.step, reason=ans)
+                continue
+            why = judge(ans, req, running_digest, os.geteuid(), t)
+            if why is not None:
+                if (ans.path.name, ans.ts) not in seen:
+                    seen.add((ans.path.name, ans.ts))
+                    append("approval_rejected", request=req.id, step=req.step, by=f"{ans.user}@{ans.host}",
+                           uid=ans.uid, reason=why)
+                continue
+            who = f"{ans.user}@{ans.host}"
+            common = {"request": req.id, "step": req.step, "by": who, "uid": ans.uid, "pid": ans.pid,
+                      "answered": ans.ts, "requested_by": req.by}
+            if ans.decision == "approve":
+                append("approval_granted", **common, digest=req.digest, command=req.command, hosts=list(req.hosts))
+                return None
+            append("approval_refused", **common, reason=ans.reason)
+            return f"approval refused by {who}: {ans.reason or 'no reason given'}"
+        if t > req.expires:
+            append("approval_expired", request=req.id, step=req.step)
+            return (f"no approval within {format_duration(req.expires - req.ts)}: the request expired "
+                    "(fire the step again for a new request)")
+        if cancel.is_set():
+            append("approval_cancelled", request=req.id, step=req.step, by=driver)
+            return "the wait for approval was cancelled"
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(cancel.wait(), poll)
 
 
 def _hms(ts: float) -> str:

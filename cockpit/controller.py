@@ -880,42 +880,10 @@ class Controller:
         self.waiting_approval[step.id] = req
         cancel = self._approval_cancel[step.id] = asyncio.Event()
         self._emit("step", step.id, None)
-        running = approvals.digest(step.id, command, targets)
-        seen: set[tuple[str, float]] = set()
         try:
-            while True:
-                now = self.now()
-                for ans in approvals.read_answers(self.state, self.profile, req):
-                    if isinstance(ans, str):
-                        if (ans, 0.0) not in seen:
-                            seen.add((ans, 0.0))
-                            self._append("approval_rejected", request=req.id, step=step.id, reason=ans)
-                        continue
-                    why = approvals.judge(ans, req, running, os.geteuid(), now)
-                    if why is not None:
-                        if (ans.path.name, ans.ts) not in seen:
-                            seen.add((ans.path.name, ans.ts))
-                            self._append("approval_rejected", request=req.id, step=step.id,
-                                         by=f"{ans.user}@{ans.host}", uid=ans.uid, reason=why)
-                        continue
-                    who = f"{ans.user}@{ans.host}"
-                    common = {"request": req.id, "step": step.id, "by": who, "uid": ans.uid, "pid": ans.pid,
-                              "answered": ans.ts, "requested_by": req.by}
-                    if ans.decision == "approve":
-                        self._append("approval_granted", **common, digest=req.digest, command=command,
-                                     hosts=list(targets))
-                        return None
-                    self._append("approval_refused", **common, reason=ans.reason)
-                    return f"approval refused by {who}: {ans.reason or 'no reason given'}"
-                if now > req.expires:
-                    self._append("approval_expired", request=req.id, step=step.id)
-                    return (f"no approval within {format_duration(ttl)}: the request expired "
-                            "(fire the step again for a new request)")
-                if cancel.is_set():
-                    self._append("approval_cancelled", request=req.id, step=step.id, by=self.driver)
-                    return "the wait for approval was cancelled"
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(cancel.wait(), 0.2)
+            return await approvals.wait_for_answer(
+                self.state, self.profile, req, approvals.digest(step.id, command, targets),
+                append=self._append, now=self.now, cancel=cancel, driver=self.driver or "?")
         finally:
             self.waiting_approval.pop(step.id, None)
             self._approval_cancel.pop(step.id, None)
@@ -933,21 +901,7 @@ class Controller:
         if not found:
             raise approvals.ApprovalError(f"no pending approval request for {step_id}")
         req = found[-1]
-        env = self.profile.cockpit.environment
-        if approve and confirmation != env:
-            raise approvals.ApprovalError(f"type the environment name ({env}) to approve")
-        if not approve and not reason.strip():
-            raise approvals.ApprovalError("a refusal needs a reason")
-        step = self.profile.step(step_id)
-        mine = self.profile.expand(step.command) if step.command else None
-        if mine != req.command:
-            raise approvals.ApprovalError(
-                f"the driver asks to run `{req.command}` but this profile's {step_id} runs `{mine}`: "
-                "not approving a command you were not shown")
-        group = set(self.profile.hosts.get(step.hosts or "", ()))
-        strangers = [h for h in req.hosts if h not in group]
-        if strangers:
-            raise approvals.ApprovalError(f"{', '.join(strangers)} not in host group {step.hosts!r} of this profile")
+        approvals.check_answerable(self.profile, req, confirmation=confirmation, approve=approve, reason=reason)
         approvals.write_answer(self.state, self.profile, req, approve=approve, reason=reason, now=self.now())
         return req
 
