@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit import approval as approvals
+from cockpit import handoff
 from cockpit.checks import CheckEngine
 from cockpit.durations import format_duration
 from cockpit.feed import FeedMirror, FeedReader, FeedWriter
@@ -489,10 +490,10 @@ class Controller:
         until = self.now() + timeout
         self._append("handoff_offered", by=self.driver, to=to_user, until=until)
         self.lock.update(handoff_uid=uid, handoff_until=until)
-        accept = self.state.handoffs / f"{self.lock.path.stem}-{uid}.json"
+        journal = self.journal.path if self.journal is not None else None
         try:
             while self.now() < until:
-                answer = self._read_accept(accept, uid)
+                answer = handoff.read_acceptance(self.state, self.lock.path, uid, journal)
                 if answer is not None:
                     break
                 await asyncio.sleep(0.1)
@@ -508,27 +509,6 @@ class Controller:
         self._append("handoff", by=self.driver, to=who, uid=uid, rto_elapsed=self.rto_elapsed())
         await self._become_observer(reserve_for=uid)
         return True
-
-    def _read_accept(self, path: Path, uid: int) -> dict[str, Any] | None:
-        """The acceptance file, if it is the offered user's own (its owner, not what it says)."""
-        import json
-
-        try:
-            fd = self.state.open(path, os.O_RDONLY)
-        except (FileNotFoundError, StateError):
-            return None
-        try:
-            if os.fstat(fd).st_uid != uid:
-                return None
-            data = json.loads(os.read(fd, 65536) or b"null")
-        except (OSError, ValueError):
-            return None
-        finally:
-            os.close(fd)
-        lock_journal = self.journal.path if self.journal is not None else None
-        if not isinstance(data, dict) or data.get("journal") != str(lock_journal):
-            return None
-        return data
 
     async def _become_observer(self, reserve_for: int) -> None:
         """After a handoff: stop driving (journal, feed, polling, SSH) and follow the new driver."""
@@ -560,16 +540,10 @@ class Controller:
 
     async def accept_handoff(self, connect: bool = True, timeout: float = 30.0) -> LockHolder:
         """Observer: accept the driver's offer; become the driver of the same journal once it lets go."""
-        import json
-        import socket
-
         offer = self.handoff_offer()
         if offer is None:
             raise PermissionError("no handoff is offered to you")
-        path = self.state.handoffs / f"{self.lock.path.stem}-{os.geteuid()}.json"
-        data = {"user": self._me[0], "host": socket.gethostname().split(".")[0], "pid": os.getpid(),
-                "ts": self.now(), "journal": offer.journal}
-        self.state.write_atomic(path, json.dumps(data).encode())
+        path = handoff.write_acceptance(self.state, self.lock.path, self._me[0], offer.journal, self.now())
         try:
             end = time.monotonic() + timeout
             while True:
