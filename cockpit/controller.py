@@ -101,6 +101,7 @@ class Controller:
         self._follow_task: asyncio.Task[None] | None = None
         self._open_journals = OpenJournals(profile, self.state)
         self._last_scan = float("-inf")
+        self._journals_listing: int | None = None
         self._may_poll = True
         self._own_polling = False
         self._observed: LockHolder | None = None
@@ -327,8 +328,14 @@ class Controller:
             feed = inside(holder.feed, self.state.feeds)
             if feed is not None and (self._feed_reader is None or self._feed_reader.path != feed):
                 self._feed_reader = FeedReader(self.state, feed)
-        if not self.fresh and (self._follower is None
-                               or (holder is None and time.monotonic() - self._last_scan >= RESCAN)):
+        due = time.monotonic() - self._last_scan >= RESCAN
+        try:   # a new journal file changes the directory: scan at once (one stat per look)
+            listing = os.stat(self.state.path / "journals").st_mtime_ns
+        except OSError:
+            listing = None
+        if listing != self._journals_listing:
+            self._journals_listing, due = listing, True
+        if not self.fresh and due and (self._follower is None or holder is None):
             self._last_scan = time.monotonic()
             found = self._open_journals.find(now)
             if found is not None:
