@@ -10,7 +10,8 @@ Figures printed:
   every cockpit);
 - idle CPU of an observer following an incident whose state directory holds
   ``--journals`` old journals (each a few entries), utime+stime from /proc over
-  ``--idle`` seconds: the headless observer (``cockpit watch``) and, with ``--tui``, the
+  ``--idle`` seconds: the headless observer (``cockpit watch``) with an idle driver and with no
+  driver at all (the scan for a new incident), and, with ``--tui``, the
   TUI observer (``cockpit --read-only``) on a pseudo-terminal.
 
 Each process gets the same private state directory (``XDG_STATE_HOME``), as the same
@@ -204,6 +205,16 @@ def bench_idle(tmp: Path, seconds: float, journals: int, tui: bool) -> None:
                   f"{100 * (c1 - c0) / (t1 - t0):.2f} % of one core over {t1 - t0:.0f} s")
     finally:
         stop([driver])
+    w = start([*watch_argv(profile), "--no-poll"], env)    # no driver: the scan for a new incident
+    try:
+        time.sleep(3)
+        c0, t0 = cpu_seconds(w.pid), time.monotonic()
+        time.sleep(seconds)
+        c1, t1 = cpu_seconds(w.pid), time.monotonic()
+    finally:
+        stop([w])
+    print(f"idle observer (cockpit watch --no-poll), {journals} old closed journals, no driver: "
+          f"{100 * (c1 - c0) / (t1 - t0):.2f} % of one core over {t1 - t0:.0f} s (target < 2 %)")
 
 
 def main() -> None:
