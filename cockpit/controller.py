@@ -9,7 +9,7 @@ after the journal has it on disk.
 A read-only controller (flag or profile) never takes the lock, never writes
 the journal and never creates an SSH pool: it follows the driver's journal
 (`JournalFollower`, the file the lock names) to show the same session, and
-draws the panels from the driver's published feed (`cockpit.feed`) instead of
+draws the panels from the driver's published feed (`cockpit.published`) instead of
 polling production itself; only when there is no live driver does it poll
 the sources on its own (`sampling` says which). A driver that finds the lock
 held behaves the same way, and the guard names the holder. An observer that
@@ -33,12 +33,12 @@ from cockpit import approval as approvals
 from cockpit import handoff
 from cockpit.checks import CheckEngine
 from cockpit.durations import format_duration
-from cockpit.feed import FeedMirror, FeedReader, FeedWriter
 from cockpit.follow import RESCAN, OpenJournals, inside
 from cockpit.guard import Action, Decision, Guard
 from cockpit.journal import Journal, find_open_session, read_journal, redactor_for, session_start_fields
 from cockpit.lock import DriverLock, LockHeld, LockHolder, inspect, read_holder
 from cockpit.profile.model import Profile, StepSpec
+from cockpit.published import FeedMirror, FeedReader, FeedWriter
 from cockpit.results import HostResult, OutputLine, StepResult
 from cockpit.series import SeriesStore
 from cockpit.session import JournalFollower, Session

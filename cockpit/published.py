@@ -1,4 +1,4 @@
-"""The driver's sample feed: what the driver sampled and printed, for observers, with no load on production.
+"""The driver's published feed: what it sampled, for observers (cockpit.published; the screen's typed feed is cockpit.feed).
 
 The driver publishes a bounded snapshot to ``<state>/feeds/<key>-<uid>.json`` (its
 path is in the lock's holder info): for each signal the last `FEED_POINTS` points of

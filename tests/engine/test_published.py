@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from cockpit.feed import FEED_LINES, FEED_POINTS, FeedMirror, FeedReader, FeedWriter
 from cockpit.profile.load import load_profile
+from cockpit.published import FEED_LINES, FEED_POINTS, FeedMirror, FeedReader, FeedWriter
 from cockpit.results import OutputLine
 from cockpit.series import SeriesStore
 from cockpit.state import state_for
