@@ -33,6 +33,9 @@ NOT_APPLICABLE: dict[tuple[str | None, str], str] = {
     ("profile", "profile"): "cockpit profile init writes a new profile at PATH; --profile does not apply",
     ("profile", "read_only"): "cockpit profile init writes a file, so it cannot be --read-only",
     ("abandon", "read_only"): "cockpit abandon writes the journal, so it cannot be --read-only",
+    ("approve", "read_only"): "cockpit approve answers the driver's request (it writes), so it cannot be --read-only",
+    ("setup-bastion", "profile"): "cockpit setup-bastion sets up the machine, not a profile; --profile does not apply",
+    ("setup-bastion", "read_only"): "cockpit setup-bastion creates directories, so it cannot be --read-only",
 }
 
 
@@ -158,6 +161,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_globals(ab, "abandon")
     ab.add_argument("--reason", metavar="TEXT", help="why, for the record")
 
+    sb = sub.add_parser("setup-bastion", help="create the shared (bastion-wide) state directory for a group")
+    _add_globals(sb, "setup-bastion")
+    sb.add_argument("--group", required=True, metavar="GROUP", action=_Once,
+                    help="Unix group of the people who drive or observe")
+    sb.add_argument("--dir", metavar="PATH", action=_Once, help="the directory (default /var/lib/cockpit)")
+    sb.add_argument("--member", action="append", metavar="USER", help="add USER to the group (repeatable)")
+
+    w = sub.add_parser("watch", help="follow the incident headless, as an observer (one line per event)")
+    _add_globals(w, "watch")
+    w.add_argument("--json", action="store_true", help="one JSON object per line")
+    w.add_argument("--for", dest="for_seconds", type=float, metavar="SECONDS", action=_Once,
+                   help="stop after this long")
+    w.add_argument("--no-poll", action="store_true", help="never sample the sources, even with no driver")
+
+    ap = sub.add_parser("approve", help="approve (or refuse) a step the driver waits to run: the two-person rule")
+    ap.add_argument("step", metavar="STEP")
+    _add_globals(ap, "approve")
+    ap.add_argument("--confirm", metavar="ENV", action=_Once, help="approve: the environment name, typed")
+    ap.add_argument("--refuse", metavar="REASON", action=_Once, help="refuse, with a reason")
+    ap.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", action=_Once,
+                    help="wait this long for a request")
+
     pr = sub.add_parser("profile", help="profile helpers")
     _add_globals(pr, "profile")
     prs = pr.add_subparsers(dest="profile_command", metavar="ACTION", required=True, parser_class=_Parser)
@@ -226,6 +251,9 @@ _COMMANDS = {
     "report": "cockpit.commands.report",
     "abandon": "cockpit.commands.abandon",
     "profile": "cockpit.commands.profile_init",
+    "setup-bastion": "cockpit.commands.setup_bastion",
+    "watch": "cockpit.commands.watch",
+    "approve": "cockpit.commands.approve",
 }
 
 

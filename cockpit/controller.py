@@ -14,8 +14,14 @@ record.
 
 A read-only controller (flag or profile) never takes the lock, never writes
 the journal and never creates an SSH pool: it follows the driver's journal
-(`JournalFollower`) to show the same session. A driver that finds the lock
-held behaves the same way, and the guard names the holder.
+(`JournalFollower`, the file the lock names) to show the same session, and
+draws the panels from the driver's published feed (`cockpit.published`) instead of
+polling production itself; only when there is no live driver does it poll
+the sources on its own (`sampling` says which). A driver that finds the lock
+held behaves the same way, and the guard names the holder. An observer that
+sees the lock free while the journal says a driver is attached shows "driver
+gone (since …)" (`driver_gone_since`) and may `take_over()` (not with
+``--read-only``).
 """
 
 from __future__ import annotations
@@ -23,17 +29,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
-from cockpit import procs
+from cockpit import approval as approvals
+from cockpit import handoff, procs
 from cockpit.checks import CheckEngine
+from cockpit.durations import format_duration
 from cockpit.entries import EntryType
 from cockpit.feed import (
     ChecksEvent,
     ConnectionEvent,
+    DriverEvent,
     FeedEvent,
     FeedStatus,
     JournalEvent,
@@ -42,6 +53,7 @@ from cockpit.feed import (
     SeriesEvent,
     StepEvent,
 )
+from cockpit.follow import RESCAN, OpenJournals, inside
 from cockpit.forecast import Projection, StepStats, project, step_stats
 from cockpit.freshness import json_number
 from cockpit.guard import Action, Decision, Guard
@@ -53,14 +65,15 @@ from cockpit.journal import (
     redactor_for,
     session_start_fields,
 )
-from cockpit.lock import DriverLock, LockHeld, LockHolder, read_holder
+from cockpit.lock import DriverLock, LockHeld, LockHolder, inspect, read_holder
 from cockpit.profile.model import Profile, StepSpec
+from cockpit.published import FeedMirror, FeedReader, FeedWriter
 from cockpit.recording import Recorder, StepRecording
 from cockpit.results import HostResult, OutputLine, StepResult
 from cockpit.secrets import redact_lines
 from cockpit.series import SeriesStore
 from cockpit.session import JournalFollower, Session
-from cockpit.state import whoami
+from cockpit.state import StateDir, StateError, state_for, whoami
 from cockpit.steps.context import IncidentFacts, StepContext
 from cockpit.targets import where_it_runs
 
@@ -88,8 +101,11 @@ class RunningStep:
 
 class Controller:
     def __init__(self, profile: Profile, *, read_only: bool = False,
-                 now: Callable[[], float] = time.time) -> None:
+                 now: Callable[[], float] = time.time, fresh: bool = False) -> None:
+        """``fresh``: a driver always starts a new journal, an observer follows only a live driver's
+        (the demo: every run is a new simulated incident, old demo journals are not it)."""
         self.profile = profile
+        self.fresh = fresh
         self.read_only = bool(read_only or profile.cockpit.read_only)
         self.now = now
         self.redact = redactor_for(profile)
@@ -97,7 +113,8 @@ class Controller:
         self.journal: Journal | None = None
         self._stats: dict[str, StepStats] | None = None   # step durations of earlier incidents (forecast)
         self.recorder: Recorder | None = None      # the evidence folder beside the journal (driver)
-        self.lock = DriverLock.for_profile(profile)
+        self.state: StateDir = state_for(profile)   # checked: a planted directory raises StateError
+        self.lock = DriverLock.for_profile(profile, self.state)
         self.lock_error: LockHeld | None = None
         self.notices: list[str] = []          # things to tell the user once (stale lock, resume)
         self.unrecorded: str | None = None    # set by stop() when held entries could not be written
@@ -112,9 +129,29 @@ class Controller:
         self._background: list[asyncio.Task[Any]] = []
         self._listeners: dict[str, list[Listener]] = {
             k: [] for k in ("output", "step", "series", "checks", "connection", "journal", "journal_problem",
-                            "batch")}
+                            "batch", "driver")}
         self._rollouts: dict[str, Any] = {}          # step id -> cockpit.batches.Rollout while it runs
         self._me = whoami()
+        self.forced_read_only = self.read_only     # --read-only or the profile: never takes over
+        # the driver publishes its samples; observers mirror them
+        self.published: FeedWriter | None = None
+        self._mirror = FeedMirror(self.store)
+        self._feed_reader: FeedReader | None = None
+        self._follower: JournalFollower | None = None
+        self._follow_task: asyncio.Task[None] | None = None
+        self._open_journals = OpenJournals(profile, self.state)
+        self._last_scan = float("-inf")
+        self._journals_listing: int | None = None
+        self._may_poll = True
+        self._own_polling = False
+        self._observed: LockHolder | None = None
+        self.sampling = "none"                     # "driver feed" | "own polling" | "none"
+        self.driver_state = "none"                 # "driving" | "gone" | "handover" | "none" (observer's view)
+        self.driver_gone_since: float | None = None
+        # the two-person rule
+        self.waiting_approval: dict[str, approvals.Request] = {}
+        self._approval_cancel: dict[str, asyncio.Event] = {}
+        self._approval_entries: list[dict[str, Any]] = []
 
     # -- listeners -------------------------------------------------------------------------
     def _add(self, kind: str, fn: Listener) -> Callable[[], None]:
@@ -159,6 +196,10 @@ class Controller:
         """Called with a `cockpit.batches.BatchEvent` as a batched step's batches and gates start and end."""
         return self._add("batch", fn)
 
+    def on_driver(self, fn: Callable[[str], None]) -> Callable[[], None]:
+        """Observers: called with ``driving``/``gone``/``none`` when the driver appears, dies or leaves."""
+        return self._add("driver", fn)
+
     def _emit(self, kind: str, *args: Any) -> None:
         for fn in list(self._listeners[kind]):
             try:
@@ -177,6 +218,7 @@ class Controller:
             self.on_connection(lambda host, event, detail: sink(ConnectionEvent(host, event, detail))),
             self.on_journal(lambda entry: sink(JournalEvent(entry))),
             self.on_journal_problem(lambda problem: sink(JournalProblemEvent(problem))),
+            self.on_driver(lambda state: sink(DriverEvent(state))),
         ]
 
         def unsubscribe() -> None:
@@ -205,6 +247,9 @@ class Controller:
             connections=self._connections_text(),
             journal_path=str(self.journal.path) if self.journal is not None else None,
             journal_error=self.journal_problem,
+            lock_scope=self.lock_scope,
+            driver_gone=self.driver_state == "gone",
+            approvals=tuple(f"{r.step} waits for approval (requested by {r.by})" for r in self.pending_approvals()),
         )
 
     def _connections_text(self) -> str:
@@ -227,7 +272,12 @@ class Controller:
     @property
     def lock_holder(self) -> LockHolder | None:
         """Who drives this profile on this machine (ourselves included), None when nobody."""
-        return self.lock.holder if self.lock.held else read_holder(self.lock.path)
+        return self.lock.holder if self.lock.held else read_holder(self.lock.path, self.state)
+
+    @property
+    def lock_scope(self) -> str:
+        """``bastion-wide`` (shared state directory: one driver among all users) or ``this user only``."""
+        return self.state.scope
 
     @property
     def driver(self) -> str | None:
@@ -261,6 +311,7 @@ class Controller:
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self, connect: bool = True, poll: bool = True) -> None:
         """Return fast: the network (SSH connects, polling) happens in background tasks."""
+        self._may_poll = poll
         if not self.read_only:
             try:
                 self.lock.acquire(self.now())
@@ -274,6 +325,7 @@ class Controller:
                         "(that cockpit is no longer running)")
                 try:
                     self._open_journal()
+                    self._start_publishing()
                 except OSError:
                     if self.journal is not None:
                         self.journal.close()
@@ -284,18 +336,30 @@ class Controller:
                     self.notices.append(f"journal cannot be written: {self.journal_problem}; "
                                         "nothing can be fired until it can")
         if not self.is_driver:
-            self._background.append(asyncio.create_task(self._follow(), name="journal-follow"))
+            await self._observe_safely()
+            self._follow_task = asyncio.create_task(self._follow(), name="journal-follow")
+            self._background.append(self._follow_task)
         if self.is_driver and connect:
             self._make_runner()
             self._background.append(asyncio.create_task(self._connect(), name="ssh-connect"))
         if poll:
-            self._make_poller()
-            if self.poller is not None:
-                await self.poller.start()
+            if self.is_driver:
+                self._make_poller()
+                if self.poller is not None:
+                    await self.poller.start()
+                self.sampling = "own polling"
             self._background.append(asyncio.create_task(self._tick(), name="check-tick"))
 
+    def _start_publishing(self) -> None:
+        """Driver: name our journal and feed in the lock (observers find them there), start the feed."""
+        assert self.journal is not None
+        self.published = FeedWriter(self.profile, self.state, self.store, self.redact, self.now)
+        self.lock.update(journal=str(self.journal.path), feed=str(self.published.path))
+        self.published.publish(force=True)
+        self._background.append(asyncio.create_task(self.published.run(), name="feed-publish"))
+
     async def stop(self) -> None:
-        for step_id in list(self._tasks):
+        for step_id in list(self._tasks) + list(self._approval_cancel):
             self.cancel(step_id)
         if self._ended:   # let the fire() calls of those steps journal their ends
             with contextlib.suppress(TimeoutError):
@@ -321,11 +385,15 @@ class Controller:
                     f"{self.journal.path}")
                 self.notices.append(self.unrecorded)
             self.journal.close()
+        if self.published is not None:
+            self.published.close()
         self.lock.release()
 
-    def _open_journal(self) -> None:
+    def _open_journal(self, path: Path | None = None, handoff_from: str | None = None) -> None:
+        """Resume ``path`` (a handoff names it), else the open session, else start a new journal."""
         user, host = self._me
-        path = find_open_session(self.profile, self.now())
+        if path is None and not self.fresh:
+            path = find_open_session(self.profile, self.now(), self.state)
         if path is not None:
             damage: list[str] = []
             try:
@@ -338,7 +406,8 @@ class Controller:
             self.journal.listeners.append(self._journalled)
             self._open_recorder()
             interrupted = sorted(self.session.running)
-            self._append("session_resume", **session_start_fields(self.profile, "driver", user, host))
+            extra: dict[str, Any] = {"handoff_from": handoff_from} if handoff_from else {}
+            self._append("session_resume", **session_start_fields(self.profile, "driver", user, host), **extra)
             for step_id in interrupted:
                 still = self._still_running(step_id)
                 self._append(
@@ -390,7 +459,12 @@ class Controller:
 
     def _journalled(self, entry: dict[str, Any]) -> None:
         self.session.apply(entry)
+        self._note_approval(entry)
         self._emit("journal", entry)
+
+    def _note_approval(self, entry: dict[str, Any]) -> None:
+        if str(entry.get("type", "")).startswith("approval_"):
+            self._approval_entries.append(entry)
 
     def _append(self, type_: EntryType, *, hold: bool = True, **data: Any) -> dict[str, Any] | None:
         """Journal an entry when we are the driver (observers never write).
@@ -425,22 +499,282 @@ class Controller:
         return self.journal_problem
 
     async def _follow(self, interval: float = 0.25) -> None:
-        """Observers: replay the driver's open journal, then apply what it appends."""
-        follower: JournalFollower | None = None
-        idle = 0
+        """Observers: follow the driver's journal and feed; notice a driver that died."""
         while True:
-            finished = follower is not None and not self.session.driving and not self.session.rollback_running
-            if follower is None or (finished and idle % 4 == 0):
-                path = find_open_session(self.profile, self.now())    # a new session once the followed one is over
-                if path is not None and (follower is None or path != follower.path):
-                    follower = JournalFollower(path)
-                    self.session = Session()
-            if follower is not None:
-                for entry in follower.poll():
-                    self.session.apply(entry)
-                    self._emit("journal", entry)
-            idle += 1
             await asyncio.sleep(interval)
+            await self._observe_safely()
+
+    async def _observe_safely(self) -> None:
+        try:
+            await self._observe_once()
+        except StateError as e:     # a planted file: say it once, keep the last good view
+            if str(e) not in self.notices:
+                self.notices.append(str(e))
+        except OSError:
+            pass
+
+    def _follow_journal(self, path: Path) -> None:
+        if self._follower is None or self._follower.path != path:
+            try:
+                self.state.check_path(path)     # never follow a planted link or a foreign file
+            except FileNotFoundError:
+                return
+            self._follower = JournalFollower(path)
+            self.session = Session()
+            self._approval_entries = []
+
+    async def _observe_once(self) -> None:
+        """One look: who holds the lock, which journal and feed it names, what they say now.
+
+        Costs a few syscalls when nothing changed: the lock file, one ``stat`` of the
+        journal and one of the feed. The journals directory is scanned (cached) only
+        when no driver names its journal, at most every `RESCAN` seconds.
+        """
+        now = self.now()
+        look = inspect(self.lock.path, self.state)
+        holder = look.holder
+        if holder is not None:
+            journal = inside(holder.journal, self.state.journals)
+            if journal is not None:
+                self._follow_journal(journal)
+            feed = inside(holder.feed, self.state.feeds)
+            if feed is not None and (self._feed_reader is None or self._feed_reader.path != feed):
+                self._feed_reader = FeedReader(self.state, feed)
+        due = time.monotonic() - self._last_scan >= RESCAN
+        try:   # a new journal file changes the directory: scan at once (one stat per look)
+            listing = os.stat(self.state.path / "journals").st_mtime_ns
+        except OSError:
+            listing = None
+        if listing != self._journals_listing:
+            self._journals_listing, due = listing, True
+        if not self.fresh and due and (self._follower is None or holder is None):
+            self._last_scan = time.monotonic()
+            found = self._open_journals.find(now)
+            if found is not None:
+                self._follow_journal(found)
+        if self._follower is not None:
+            for entry in self._follower.poll():
+                self.session.apply(entry)
+                self._note_approval(entry)
+                self._emit("journal", entry)
+        if holder is not None and self._feed_reader is not None:
+            snap = self._feed_reader.poll()
+            if snap is not None:
+                self._apply_feed(snap)
+        if holder is not None:
+            await self._set_own_polling(False)
+            self._driver_is("driving", holder, None)
+        elif (look.recorded is not None and look.recorded.handoff_until is not None
+              and look.recorded.handoff_uid is not None and now < look.recorded.handoff_until):
+            self._driver_is("handover", None, None)     # the wheel is changing hands: nobody else may take it
+        elif self.session.driving:     # the journal says attached, the lock is free: it died
+            heard = [t for t in (self._last_heard(), self._last_entry_ts()) if t is not None]
+            await self._set_own_polling(True)
+            self._driver_is("gone", None, max(heard) if heard else now)
+        else:
+            await self._set_own_polling(True)
+            self._driver_is("none", None, None)
+
+    def _last_heard(self) -> float | None:
+        last = self._feed_reader.last if self._feed_reader is not None else None
+        ts = last.get("ts") if last else None
+        return float(ts) if isinstance(ts, int | float) else None
+
+    def _last_entry_ts(self) -> float | None:
+        times = [r.ended or r.started for r in self.session.steps.values()]
+        times += [t for t in (self.session.rollback_started,) if t is not None]
+        return max(times) if times else None
+
+    def _apply_feed(self, snap: dict[str, Any]) -> None:
+        changed, lines = self._mirror.apply(snap)
+        for line in lines:
+            self._emit("output", line)
+        running: dict[str, RunningStep] = {}
+        raw = snap.get("running")
+        if isinstance(raw, dict):
+            for sid, r in raw.items():
+                if not isinstance(r, dict):
+                    continue
+                hosts = tuple(str(h) for h in r.get("hosts", []) or [])
+                done = {str(h): HostResult(str(h), "ok" if st == "ok" else "failed", None, 0.0)
+                        for h, st in (r.get("done") or {}).items()}
+                started = r.get("started")
+                running[str(sid)] = RunningStep(str(sid), float(started) if isinstance(started, int | float)
+                                                else 0.0, hosts, done)
+        if running != self.running:
+            self.running = running
+            for sid in running:
+                self._emit("step", sid, None)
+        if changed:
+            self.series_updated()
+
+    def _driver_is(self, state: str, holder: LockHolder | None, since: float | None) -> None:
+        before = (self.driver_state, self._observed.pid if self._observed else None)
+        self.driver_state, self.driver_gone_since = state, since
+        self._observed = holder
+        if state != "driving":
+            self.running = {}
+        if before != (state, holder.pid if holder else None):
+            if state == "gone":
+                self.notices.append(f"driver gone (since {_hms(since)}): {self.session.driver or 'the driver'} "
+                                    "stopped without ending its session and the lock is free"
+                                    + ("" if self.forced_read_only else "; you may take over"))
+            self._emit("driver", state)
+
+    async def _set_own_polling(self, on: bool) -> None:
+        """Observers sample production themselves only while no live driver publishes its samples."""
+        if on and not self._own_polling and self._may_poll:
+            self._make_poller()
+            if self.poller is not None:
+                await self.poller.start()
+            self._own_polling = True
+            self.sampling = "own polling"
+        elif not on:
+            if self._own_polling and self.poller is not None:
+                await self.poller.stop()
+            self._own_polling = False
+            self.sampling = "driver feed"
+
+    async def take_over(self, connect: bool = True) -> LockHolder:
+        """An observer becomes the driver (the driver died or handed over): same journal, same RTO clock.
+
+        Raises `LockHeld` when someone drives, `PermissionError` for a read-only cockpit.
+        """
+        if self.is_driver:
+            assert self.lock.holder is not None
+            return self.lock.holder
+        if self.forced_read_only:
+            raise PermissionError("this cockpit is read-only (--read-only or the profile): it never drives")
+        look = inspect(self.lock.path, self.state)
+        me = self.lock.acquire(self.now())
+        handed = self.lock.handed_from
+        journal = inside(look.recorded.journal, self.state.journals) if handed and look.recorded else None
+        try:
+            self._open_journal(journal, handoff_from=handed.who if handed else None)
+            self._start_publishing()
+        except BaseException:
+            self.lock.release()
+            raise
+        self.read_only = False
+        self.lock_error = None
+        if self._follow_task is not None:
+            self._follow_task.cancel()
+            self._follow_task = None
+        self._follower = None
+        if self.poller is not None:
+            await self.poller.stop()
+            self.poller = None
+        self.running = {}
+        if connect:
+            self._make_runner()
+            self._background.append(asyncio.create_task(self._connect(), name="ssh-connect"))
+        if self._may_poll:
+            self._make_poller()
+            if self.poller is not None:
+                await self.poller.start()
+        self.sampling = "own polling"
+        self.driver_state, self.driver_gone_since, self._observed = "driving", None, me
+        self._emit("driver", "driving")
+        return me
+
+    # -- handoff ----------------------------------------------------------------------------------
+    def handoff_offer(self) -> LockHolder | None:
+        """Observers: the driver's offer to hand over to us (None: no offer for us)."""
+        holder = self._observed
+        if (holder is not None and holder.handoff_uid == os.geteuid() and holder.handoff_until is not None
+                and self.now() < holder.handoff_until):
+            return holder
+        return None
+
+    async def hand_over(self, to_user: str, timeout: float = 60.0) -> bool:
+        """Driver: offer the wheel to ``to_user`` (an observer); once they accept, let go without a gap.
+
+        The lock keeps a reservation for them (``handoff_uid``) while it is free, the journal
+        records the handoff, and this cockpit goes on as an observer. False: not accepted in time.
+        """
+        import pwd
+
+        from cockpit.state import user_name
+
+        if not self.is_driver:
+            raise PermissionError("only the driver hands over")
+        if self.running or self.waiting_approval:
+            raise RuntimeError("a step is running or waiting for approval: hand over when it has ended")
+        try:
+            uid = pwd.getpwnam(to_user).pw_uid
+        except KeyError:
+            raise ValueError(f"no user {to_user!r} on this machine") from None
+        if uid == os.geteuid():
+            raise ValueError("hand over to another Unix user (the lock would stay with you)")
+        until = self.now() + timeout
+        self._append("handoff_offered", by=self.driver, to=to_user, until=until)
+        self.lock.update(handoff_uid=uid, handoff_until=until)
+        journal = self.journal.path if self.journal is not None else None
+        try:
+            while self.now() < until:
+                answer = handoff.read_acceptance(self.state, self.lock.path, uid, journal)
+                if answer is not None:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                self._append("handoff_expired", by=self.driver, to=to_user)
+                self.lock.update(handoff_uid=None, handoff_until=None)
+                return False
+        except BaseException:
+            if self.lock.held:
+                self.lock.update(handoff_uid=None, handoff_until=None)
+            raise
+        who = f"{user_name(uid)}@{answer.get('host', '?')}"
+        self._append("handoff", by=self.driver, to=who, uid=uid, rto_elapsed=self.rto_elapsed())
+        await self._become_observer(reserve_for=uid)
+        return True
+
+    async def _become_observer(self, reserve_for: int) -> None:
+        """After a handoff: stop driving (journal, feed, polling, SSH) and follow the new driver."""
+        if self.poller is not None:
+            with contextlib.suppress(Exception):
+                await self.poller.stop()
+            self.poller = None
+        if self.journal is not None and not self.journal.closed:
+            self.journal.append("session_end", user=self._me[0], host=self._me[1], reason="handoff")
+            self.journal.close()
+        self.journal = None
+        if self.published is not None:
+            self.published.close()
+            self.published = None
+        self.lock.update(handoff_until=self.now() + 30.0, handoff_uid=reserve_for)
+        self.lock.release(keep_info=True)     # the reservation stays: only they may take it
+        if self.pool is not None:
+            with contextlib.suppress(Exception):
+                await self.pool.close()
+        self.pool = self.runner = None
+        self._observed = None
+        self._follower = None
+        self.sampling = "driver feed"
+        self.driver_state = "none"
+        await self._observe_once()
+        self._follow_task = asyncio.create_task(self._follow(), name="journal-follow")
+        self._background.append(self._follow_task)
+        self._emit("driver", self.driver_state)
+
+    async def accept_handoff(self, connect: bool = True, timeout: float = 30.0) -> LockHolder:
+        """Observer: accept the driver's offer; become the driver of the same journal once it lets go."""
+        offer = self.handoff_offer()
+        if offer is None:
+            raise PermissionError("no handoff is offered to you")
+        path = handoff.write_acceptance(self.state, self.lock.path, self._me[0], offer.journal, self.now())
+        try:
+            end = time.monotonic() + timeout
+            while True:
+                look = inspect(self.lock.path, self.state)
+                if look.holder is None and look.recorded is not None and look.recorded.handoff_uid == os.geteuid():
+                    return await self.take_over(connect=connect)
+                if time.monotonic() > end:
+                    raise TimeoutError("the driver did not let go of the lock")
+                await asyncio.sleep(0.05)
+        finally:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     # -- SSH -------------------------------------------------------------------------------
     def _make_runner(self) -> None:
@@ -492,9 +826,11 @@ class Controller:
             self.evaluate_checks()
 
     def series_updated(self, *args: Any) -> None:
-        """The poller recorded samples: record them, tell listeners, evaluate the checks."""
+        """The poller recorded samples: record and publish them, tell listeners, evaluate the checks."""
         if args and isinstance(args[0], str):
             self._record_samples(args[0])
+        if self.published is not None:
+            self.published.changed()
         self._emit("series")
         self.evaluate_checks()
 
@@ -518,7 +854,7 @@ class Controller:
         if self.lock_error is not None:
             holder = str(self.lock_error)
         elif not self.lock.held:
-            current = read_holder(self.lock.path)
+            current = read_holder(self.lock.path, self.state)
             holder = f"locked by {current.describe()}" if current else None
         return Guard(self.profile.cockpit.environment, holder)
 
@@ -636,6 +972,14 @@ class Controller:
         confirmation shows those itself.
         """
         step = self.profile.step(step_id)
+        if step.approve:
+            note = (f"two-person rule: after you confirm, this waits for another Unix user's approval "
+                    f"(`cockpit approve {step.id} --profile {self.profile.path}` or an observer's screen, "
+                    f"within {format_duration(self.profile.cockpit.approval_timeout)})\n\n")
+            return note + await self._preview_body(step, header)
+        return await self._preview_body(step, header)
+
+    async def _preview_body(self, step: StepSpec, header: bool) -> str:
         try:
             if step.kind == "ssh":
                 return self.redact(await self._ssh_preview(step, header))
@@ -681,6 +1025,12 @@ class Controller:
         targets, problem = self._hosts_for(step, hosts)
         if problem:
             return self._refused(step, problem)
+        if step.approve:
+            if step.id in self.waiting_approval:
+                return self._refused(step, f"{step.id} is already waiting for approval")
+            why = await self._await_approval(step, targets)
+            if why is not None:
+                return self._refused(step, why)
         if decision.override:
             self._append("guard_override", step=step.id, missing=list(decision.missing), reason=decision.reason,
                          by=self.driver)
@@ -701,6 +1051,8 @@ class Controller:
             return self._refused(step, f"journal cannot be written: {self.journal_problem}")
         run = RunningStep(step.id, started, targets, recording=recording)
         self.running[step.id] = run
+        if self.published is not None:
+            self.published.step_started(step.id, started, list(targets))
         ended = self._ended[step.id] = asyncio.Event()
         self._emit("step", step.id, None)
         task = asyncio.create_task(self._execute(step, run, targets, note), name=f"step-{step.id}")
@@ -727,6 +1079,8 @@ class Controller:
         finally:
             self._tasks.pop(step.id, None)
             self.running.pop(step.id, None)
+            if self.published is not None:
+                self.published.step_ended(step.id)
         try:
             self._record_end(step, result, started, run.recording.close() if run.recording else None)
             if step.ends_rollback and result.ok:
@@ -739,16 +1093,61 @@ class Controller:
             raise asyncio.CancelledError
         return result
 
+    # -- the two-person rule ------------------------------------------------------------------
+    def pending_approvals(self) -> list[approvals.Request]:
+        """Approval requests of the followed (or our) journal still waiting for an answer."""
+        return approvals.pending(self._approval_entries, self.now())
+
+    async def _await_approval(self, step: StepSpec, targets: tuple[str, ...]) -> str | None:
+        """Journal the request, wait for a valid answer from another user; None when approved, else why not."""
+        command = self.profile.expand(step.command) if step.command else None
+        preview = await self._preview_body(step, True)
+        ttl = self.profile.cockpit.approval_timeout
+        req = approvals.new_request(step.id, command, targets, preview=preview, by=self.driver or "?",
+                                    now=self.now(), ttl=ttl)
+        self._append("approval_requested", **req.fields(), ts=req.ts)
+        self.waiting_approval[step.id] = req
+        cancel = self._approval_cancel[step.id] = asyncio.Event()
+        self._emit("step", step.id, None)
+        try:
+            return await approvals.wait_for_answer(
+                self.state, self.profile, req, approvals.digest(step.id, command, targets),
+                append=self._append, now=self.now, cancel=cancel, driver=self.driver or "?")
+        finally:
+            self.waiting_approval.pop(step.id, None)
+            self._approval_cancel.pop(step.id, None)
+            self._emit("step", step.id, None)
+
+    def answer_approval(self, step_id: str, *, confirmation: str | None, approve: bool = True,
+                        reason: str = "") -> approvals.Request:
+        """Approve (typing the environment) or refuse (with a reason) the pending request for ``step_id``.
+
+        Raises `cockpit.approval.ApprovalError` with the reason it cannot: nothing pending,
+        self-approval, expired, a typed name that is not the environment, or a request whose
+        command or hosts are not what this profile says the step runs.
+        """
+        found = [r for r in self.pending_approvals() if r.step == step_id]
+        if not found:
+            raise approvals.ApprovalError(f"no pending approval request for {step_id}")
+        req = found[-1]
+        approvals.check_answerable(self.profile, req, confirmation=confirmation, approve=approve, reason=reason)
+        approvals.write_answer(self.state, self.profile, req, approve=approve, reason=reason, now=self.now())
+        return req
+
     async def _execute(self, step: StepSpec, run: RunningStep, targets: tuple[str, ...],
                        note: str | None) -> StepResult:
         def output(line: OutputLine) -> None:
             shown = replace(line, text=self.redact(line.text))
             if run.recording is not None:
                 run.recording.write(shown.host, shown.text, shown.ts)
+            if self.published is not None:
+                self.published.output(shown)
             self._emit("output", shown)
 
         def host_done(result: HostResult) -> None:
             run.done[result.host] = result
+            if self.published is not None:
+                self.published.host_done(step.id, result.host, result.state)
             self._emit("step", step.id, None)
 
         if step.kind == "ssh":
@@ -834,7 +1233,11 @@ class Controller:
                      detail=result.detail, **extra)
 
     def cancel(self, step_id: str) -> bool:
-        """Cancel a running step on every host (its end is journalled as cancelled)."""
+        """Cancel a running step on every host (its end is journalled as cancelled), or its wait for approval."""
+        waiting = self._approval_cancel.get(step_id)
+        if waiting is not None:
+            waiting.set()
+            return True
         task = self._tasks.get(step_id)
         if task is None or task.done():
             return False
@@ -846,6 +1249,15 @@ class Controller:
         if self.journal is None:
             return []
         return read_journal(self.journal.path, on_warning=lambda _: None)
+
+
+def _hms(ts: float | None) -> str:
+    if ts is None:
+        return "?"
+    try:
+        return time.strftime("%H:%M:%S", time.localtime(ts))
+    except (ValueError, OverflowError, OSError):
+        return "?"
 
 
 class _Held:

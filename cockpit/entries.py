@@ -25,6 +25,8 @@ EntryType = Literal[
     "step_start", "step_process", "step_output", "step_end",
     "guard_refused", "guard_override", "check_transition", "manual_tick", "connection",
     "journal_repaired", "journal_recovered", "batch",
+    "approval_requested", "approval_granted", "approval_refused", "approval_rejected", "approval_expired",
+    "approval_cancelled", "handoff_offered", "handoff_expired", "handoff",
 ]
 ENTRY_TYPES: tuple[EntryType, ...] = get_args(EntryType)
 
@@ -76,6 +78,7 @@ class SessionStart(Entry, total=False):
     profile_key: str
     environment: str
     rto_budget: Seconds | None
+    handoff_from: str   # session_resume: the driver who handed over (cockpit/handoff.py)
 
 
 class SessionEnd(Entry, total=False):
@@ -228,6 +231,32 @@ class Batch(Entry, total=False):
     reason: str | None
 
 
+class Approval(Entry, total=False):
+    """The two-person rule (`cockpit.approval`): a request bound to what runs, and its answers."""
+
+    request: str
+    step: str
+    command: str | None
+    hosts: list[str]
+    digest: str
+    preview: str
+    uid: int
+    pid: int
+    expires: Timestamp
+    answered: Timestamp
+    requested_by: str
+    reason: str | None
+
+
+class Handoff(Entry, total=False):
+    """The driver offers the wheel to ``to`` (until), it expired, or it was taken (`cockpit.handoff`)."""
+
+    to: str
+    until: Timestamp
+    uid: int
+    rto_elapsed: Seconds | None
+
+
 KINDS: dict[EntryType, type] = {
     "session_start": SessionStart, "session_resume": SessionStart, "session_end": SessionEnd,
     "session_abandoned": SessionAbandoned, "rollback_start": RollbackStart, "rollback_end": RollbackEnd,
@@ -235,6 +264,9 @@ KINDS: dict[EntryType, type] = {
     "guard_refused": GuardRefused, "guard_override": GuardOverride, "check_transition": CheckTransition,
     "manual_tick": ManualTick, "connection": Connection, "journal_repaired": JournalRepaired,
     "journal_recovered": JournalRecovered, "batch": Batch,
+    "approval_requested": Approval, "approval_granted": Approval, "approval_refused": Approval,
+    "approval_rejected": Approval, "approval_expired": Approval, "approval_cancelled": Approval,
+    "handoff_offered": Handoff, "handoff_expired": Handoff, "handoff": Handoff,
 }
 assert set(KINDS) == set(ENTRY_TYPES)
 

@@ -86,8 +86,15 @@ class JournalProblemEvent:
     problem: str | None
 
 
+@dataclass(frozen=True)
+class DriverEvent:
+    """Observers: the driver is ``driving``, ``gone`` (died: lock free, session not ended) or ``none``."""
+
+    state: str
+
+
 FeedEvent = (OutputEvent | StepEvent | SeriesEvent | ChecksEvent | ConnectionEvent | JournalEvent
-             | JournalProblemEvent)
+             | JournalProblemEvent | DriverEvent)
 Sink = Callable[[FeedEvent], None]
 
 

@@ -49,7 +49,7 @@ from typing import Any
 from cockpit import __version__, secrets
 from cockpit.entries import ACTIVITY, ATTACH, ENTRY_TYPES, EntryType, validate
 from cockpit.profile.model import Profile
-from cockpit.state import journals_dir, profile_key
+from cockpit.state import StateDir, StateError, profile_key, state_for
 
 __all__ = ["ENTRY_TYPES", "EntryType", "Journal", "JournalWriteError", "load_journal", "read_journal"]
 
@@ -235,17 +235,26 @@ def is_open(entries: list[dict[str, Any]], now: float | None = None) -> bool:
     return isinstance(last, int | float) and -CLOCK_SKEW < now - last < RESUME_WINDOW
 
 
-def journals_of(profile: Profile) -> list[Path]:
+def journals_of(profile: Profile, state: StateDir | None = None) -> list[Path]:
     """This profile's journals, oldest first (the names sort by UTC start time)."""
-    return sorted(journals_dir().glob(f"{profile_key(profile)}-*.jsonl"))
+    folder = (state or state_for(profile)).journals
+    return sorted(folder.glob(f"{profile_key(profile)}-*.jsonl"))
 
 
-def find_open_session(profile: Profile, now: float | None = None) -> Path | None:
-    """The newest open journal of this profile, or None (``now`` defaults to the wall clock)."""
+def find_open_session(profile: Profile, now: float | None = None, state: StateDir | None = None) -> Path | None:
+    """The newest open journal of this profile, or None (``now`` defaults to the wall clock).
+
+    A journal that is a symlink or a file planted by someone else is refused
+    (`cockpit.state.StateError`), never resumed.
+    """
     now = _time() if now is None else now
-    for path in reversed(journals_of(profile)):
+    state = state or state_for(profile)
+    for path in reversed(journals_of(profile, state)):
         try:
+            state.check_path(path)
             contents = load_journal(path)
+        except StateError:
+            raise
         except OSError:
             continue
         if contents.entries and is_open(contents.entries, now):
@@ -280,11 +289,12 @@ class Journal:
         """A new journal file for ``profile`` (O_EXCL: a name is never reused)."""
         clock = now or _time
         base = f"{profile_key(profile)}-{_utc_stamp(clock())}"
-        folder = journals_dir()
+        state = state_for(profile)
+        folder = state.journals
         for n in range(1, 1000):
             path = folder / (f"{base}.jsonl" if n == 1 else f"{base}-{n}.jsonl")
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
+                fd = state.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL)
             except FileExistsError:
                 continue
             _fsync_dir(folder)
@@ -302,7 +312,8 @@ class Journal:
         acknowledged) and the repair is journalled. Damaged lines are skipped and
         told to ``on_warning`` (``file:line: why``).
         """
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        state = state_for(profile)
+        fd = state.open(path, os.O_WRONLY | os.O_APPEND)   # O_NOFOLLOW, owner and mode checked
         try:
             size = os.fstat(fd).st_size
             cut = _cut_tail_length(path, size)

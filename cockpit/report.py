@@ -81,6 +81,9 @@ def _event_text(e: dict[str, Any], d: Dialect = PLAIN) -> str | None:
     by = f" by {x(e['by'])}" if e.get("by") else ""
     if t == "session_start":
         return f"cockpit started by {x(e.get('user'))}@{x(e.get('host'))} ({x(e.get('mode', 'driver'))})"
+    if t == "session_resume" and e.get("handoff_from"):
+        who = f"{x(e.get('user'))}@{x(e.get('host'))}"
+        return f"{d.bold(who + ' took over driving')} from {x(e.get('handoff_from'))} (handoff)"
     if t == "session_resume":
         return f"cockpit restarted by {x(e.get('user'))}@{x(e.get('host'))} after a crash: session resumed"
     if t == "rollback_start":
@@ -120,6 +123,32 @@ def _event_text(e: dict[str, Any], d: Dialect = PLAIN) -> str | None:
                 f"({x(e.get('reason'))}): {x(e.get('late', 0))} entries below were written late{lost}")
     if t == "session_abandoned":
         return f"session closed with {c('cockpit abandon')}{by}: {x(e.get('reason'))}"
+    return _two_person_text(e, d)
+
+
+def _two_person_text(e: dict[str, Any], d: Dialect) -> str | None:
+    """Approvals and handoffs (cockpit/approval.py, the controller's handoff): who, when, from where."""
+    x, c = d.text, d.code
+    t, step = e.get("type"), c(e.get("step"))
+    if t == "approval_requested":
+        hosts = ", ".join(x(h) for h in e.get("hosts") or []) or "the bastion"
+        return (f"approval of {step} requested by {x(e.get('by'))}: {c(e.get('command'))} on {hosts} "
+                f"(expires {_clock(e.get('expires'))})")
+    if t == "approval_granted":
+        return (f"{d.bold('approved')} {step} by {x(e.get('by'))} (uid {x(e.get('uid'))}), "
+                f"requested by {x(e.get('requested_by'))}")
+    if t == "approval_refused":
+        return f"approval of {step} {d.bold('refused')} by {x(e.get('by'))}: {x(e.get('reason'))}"
+    if t == "approval_rejected":
+        return f"an answer for {step} was not accepted: {x(e.get('reason'))}"
+    if t == "approval_expired":
+        return f"approval request for {step} expired"
+    if t == "approval_cancelled":
+        return f"wait for approval of {step} cancelled by {x(e.get('by'))}"
+    if t == "handoff_offered":
+        return f"{x(e.get('by'))} offers to hand over driving to {x(e.get('to'))}"
+    if t == "handoff":
+        return d.bold(f"{x(e.get('by'))} handed over driving to {x(e.get('to'))}")
     return None
 
 
@@ -146,7 +175,7 @@ def _timeline(entries: Sequence[dict[str, Any]], d: Dialect = PLAIN) -> list[dic
         if t == "session_end":
             attached = False
             continue
-        if t == "session_resume" and not attached:
+        if t == "session_resume" and not attached and not e.get("handoff_from"):
             attached = True
             continue
         if t in ATTACH:
@@ -157,6 +186,24 @@ def _timeline(entries: Sequence[dict[str, Any]], d: Dialect = PLAIN) -> list[dic
             if t == "check_transition":
                 row["check"] = e.get("check")
             out.append(row)
+    return out
+
+
+def driving_periods(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Who drove when: ``[{driver, from, to}]`` from each driver attachment to its end (or the next one)."""
+    out: list[dict[str, Any]] = []
+    for e in entries:
+        t = e.get("type")
+        if t in ("session_start", "session_resume") and e.get("mode", "driver") == "driver":
+            who = f"{e.get('user')}@{e.get('host')}"
+            if out and out[-1]["driver"] == who:     # the same person again (headless runs): one period
+                out[-1]["to"] = None
+                continue
+            if out and out[-1]["to"] is None:
+                out[-1]["to"] = e["ts"]
+            out.append({"driver": who, "from": e["ts"], "to": None})
+        elif t == "session_end" and out and out[-1]["to"] is None:
+            out[-1]["to"] = e["ts"]
     return out
 
 
@@ -261,6 +308,7 @@ def render_json(entries: Sequence[dict[str, Any]], *, profile: Profile | None = 
         "guard": [{"ts": e["ts"], "type": e["type"], "step": e.get("step"), "reason": e.get("reason")}
                   for e in entries if e.get("type") in GUARD],
         "timeline": _timeline(entries),
+        "driving": driving_periods(entries),
     }
 
 
@@ -432,6 +480,10 @@ def render(entries: Sequence[dict[str, Any]], d: Dialect, **extra: Any) -> str:
         out += ["", d.heading(3, "Guard refusals and overrides"), ""]
         out += [f"{d.bullet}{_clock(g['ts'])} {'override' if g['type'] == 'guard_override' else 'refused'} "
                 f"{c(g['step'])}: {x(g['reason'])}" for g in data["guard"]]
+    if len({p["driver"] for p in data["driving"]}) > 1:
+        out += ["", d.heading(3, "Who drove when (UTC)"), ""]
+        out += [f"{d.bullet}{_clock(p['from'])} → {_clock(p['to']) if p['to'] is not None else '(open)'} "
+                f"{x(p['driver'])}" for p in data["driving"]]
     out += ["", d.heading(3, "Timeline (UTC)"), ""]
     out += [f"{d.bullet}{_clock(t['ts'])} {t['text']}" for t in _timeline(entries, d)]
     return "\n".join(out) + "\n"

@@ -130,5 +130,5 @@ class HeaderInfo:
     start_hint: str = ""  # how the RTO clock starts, e.g. "r, or the first rollback step (a)"
     note: str = ""  # e.g. "resumed session from 10:42"
     connections: str = ""  # e.g. "ssh 3/3"
-    lock_scope: str = ""  # e.g. "bastion-wide" / "this user only"
+    lock_scope: str = ""  # "bastion-wide" or "this user only" (who the driver lock excludes)
     alert: str = ""  # what stops the cockpit from acting, e.g. "JOURNAL BROKEN: disk full" (drawn loud)

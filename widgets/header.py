@@ -48,8 +48,9 @@ class CockpitHeader(Widget):
         env = info.environment
         env_style = "bold reverse $error" if env.lower() in ("production", "prod") else "bold $primary"
         badge = (" READ-ONLY ", "bold reverse $secondary") if info.read_only else (" DRIVER ", "bold reverse $success")
-        scope = f" ({info.lock_scope})" if info.lock_scope else ""
-        lock = f"  lock{scope}: {info.lock_holder}" if info.lock_holder else f"  lock{scope}: free"
+        lock = f"  lock: {info.lock_holder}" if info.lock_holder else "  lock: free"
+        if info.lock_scope:
+            lock = f"  lock: {info.lock_scope}, {info.lock_holder or 'free'}"
         first = Content.assemble(
             (info.name, "bold"),
             "  ",

@@ -110,6 +110,19 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
         from cockpit.batches import describe_event
 
         controller.on_batch(lambda e: print(f"cockpit run: {describe_event(e)}", file=sys.stderr, flush=True))
+
+    def approvals(entry: dict[str, object]) -> None:
+        """The two-person rule, said on the driver's terminal."""
+        t = entry.get("type")
+        if t == "approval_requested":
+            _err(f"{entry.get('step')} waits for approval by another Unix user: they run "
+                 f"`cockpit approve {entry.get('step')} --profile {profile.path}` (Ctrl-C gives up)")
+        elif t == "approval_rejected":
+            _err(f"an answer was not accepted: {entry.get('reason')}")
+        elif t == "approval_granted":
+            _err(f"approved by {entry.get('by')}")
+
+    controller.on_journal(approvals)
     interrupted = False
     loop = asyncio.get_running_loop()
 

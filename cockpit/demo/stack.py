@@ -81,9 +81,9 @@ class DemoStack:
             for sid, src in base.sources.items()
         }
         vars_ = {**base.vars, "demo_out": str(self.workdir)}
-        # The profile file is copied into the temp dir and the profile points at the copy: the
-        # journal and the driver lock are keyed by the profile's path, so every demo run is a fresh
-        # session (the simulation starts afresh too) and two demos never share a lock.
+        # The profile file is copied into the temp dir and the profile points at the copy. The lock
+        # and the journal are keyed by name + environment: a second `cockpit demo` follows this one
+        # (pair rollback); the demo's controller is `fresh` (a new journal each run: a new simulation).
         copy = self.workdir / Path(base.path).name
         shutil.copyfile(base.path, copy)
         origin = Path(base.path).resolve().parent

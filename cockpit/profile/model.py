@@ -74,6 +74,19 @@ class CockpitSettings:
             nonempty_values=True,
         ),
     )
+    state_dir: str | None = field(
+        default=None,
+        metadata=doc(
+            "Shared (bastion-wide) state directory for journals, locks, the driver's feed and approvals, "
+            "made by `cockpit setup-bastion`. `$COCKPIT_STATE_DIR` wins; unset: `/var/lib/cockpit` when it "
+            "exists, else `$XDG_STATE_HOME/cockpit` (this user only)."
+        ),
+    )
+    approval_timeout: float = field(
+        default=300.0,
+        metadata=doc("How long a request for a second person's approval (`approve = true`) stays valid.",
+                     parse="duration"),
+    )
 
 
 @dataclass(frozen=True)
@@ -441,6 +454,13 @@ class StepSpec:
         default=False, metadata=doc("Destructive: must be `run = \"once\"` and `confirm = \"type\"`.")
     )
     after: tuple[str, ...] = field(default=(), metadata=doc("Steps that must have succeeded first."))
+    approve: bool = field(
+        default=False,
+        metadata=doc(
+            "Two-person rule: before it runs, another Unix user approves exactly this command on these "
+            "hosts (`cockpit approve STEP` or the observer's screen), within `approval_timeout`."
+        ),
+    )
     preview: str | None = field(
         default=None, metadata=doc("Command whose output is shown before confirming (e.g. `--pretend`).")
     )

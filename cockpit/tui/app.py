@@ -32,6 +32,7 @@ from textual.widgets import Footer, Static
 from cockpit.feed import (
     ChecksEvent,
     ConnectionEvent,
+    DriverEvent,
     Feed,
     FeedEvent,
     FeedStatus,
@@ -48,6 +49,7 @@ from cockpit.tui import bindings as keys
 from cockpit.tui import present
 from cockpit.tui.actions import StepActions
 from cockpit.tui.commands import StepCommands
+from cockpit.tui.pair import HandOverScreen, PairCommands
 from cockpit.tui.screens import (
     SMALL_HEIGHT,
     DetailScreen,
@@ -136,7 +138,7 @@ class CockpitApp(StepActions):
     Screen.-tiny #too-small { display: block; }
     """
     BINDINGS = keys.app_bindings()
-    COMMANDS = App.COMMANDS | {StepCommands}
+    COMMANDS = App.COMMANDS | {StepCommands, PairCommands}
 
     def __init__(
         self,
@@ -178,6 +180,7 @@ class CockpitApp(StepActions):
         self._is_driver = status.is_driver  # refreshed every clock tick (output lines do not ask)
         self.notices: list[Notice] = []  # every notification shown (tests read it)
         self.journal_path: str | None = None  # the journal of this session, printed on quit
+        self._live_output: set[str] = set()   # steps whose output arrived live (no tail replay at their end)
         self.stopped = False  # the controller was stopped by the app
         self.step_keys: dict[str, str] = {}
         for key, action, label in keys.step_bindings(profile):
@@ -312,9 +315,10 @@ class CockpitApp(StepActions):
             return  # events queued while the app shut down: nothing left to draw them on
         ev = message.event
         if isinstance(ev, OutputEvent):
-            if self._is_driver:
-                line = ev.line
-                self.show_output(line.step_id, line.host, line.text, line.stream)
+            # the driver's own lines, or (observer) the lines the driver published in its feed
+            line = ev.line
+            self._live_output.add(line.step_id)
+            self.show_output(line.step_id, line.host, line.text, line.stream)
         elif isinstance(ev, StepEvent):
             self._step_event(ev)
         elif isinstance(ev, SeriesEvent):
@@ -338,6 +342,20 @@ class CockpitApp(StepActions):
             self._clock_tick()
         elif isinstance(ev, JournalEvent):
             self._journal_event(ev.entry)
+        elif isinstance(ev, DriverEvent):
+            self._on_driver(ev.state)
+
+    def _on_driver(self, state: str) -> None:
+        """Observer: the driver appeared, died (lock free, session not ended) or left."""
+        c = self.controller
+        if state == "gone" and c is not None:
+            since = clock(c.driver_gone_since)[:8] if c.driver_gone_since else "?"
+            how = ("ctrl+p → Take over driving" if not getattr(c, "forced_read_only", True)
+                   else f"start `cockpit --profile {self.profile.path}` to take over")
+            how += " (same journal, same RTO clock)"
+            self.notify(f"driver gone (since {since}): {how}; this cockpit now samples the sources itself",
+                        severity="warning", timeout=30)
+        self._clock_tick()
 
     def _step_event(self, ev: StepEvent) -> None:
         result = ev.result
@@ -363,7 +381,7 @@ class CockpitApp(StepActions):
         if observer and kind == "step_output":
             for text in entry.get("lines", entry.get("tail", [])) or []:
                 self.show_output(str(entry.get("step")), str(entry.get("host", "?")), str(text))
-        elif observer and kind == "step_end":
+        elif observer and kind == "step_end" and str(entry.get("step")) not in self._live_output:
             for host in entry.get("hosts", []) or []:
                 for text in host.get("tail", []) or []:
                     self.show_output(str(entry.get("step")), str(host.get("host", "?")), str(text))
@@ -376,6 +394,114 @@ class CockpitApp(StepActions):
             self.refresh_bindings()
         if kind == "check_transition" and observer:
             self.refresh_checks()
+        if kind == "handoff_offered" and observer and entry.get("to") == _whoami().split("@")[0]:
+            self.push_screen(
+                YesNoScreen(f"{entry.get('by')} offers you the wheel: take over driving?", yes="Take over",
+                            detail="Same journal, same RTO clock; the lock moves to you."),
+                self._answer_handoff)
+        if kind == "approval_requested" and observer:
+            self._ask_approval(dict(entry))
+        elif kind == "approval_requested":
+            self.notify(f"{entry.get('step')} waits for another Unix user's approval (until "
+                        f"{clock(float(entry.get('expires') or 0))[:8]}): an observer's screen, or "
+                        f"`cockpit approve {entry.get('step')} --profile {self.profile.path}`", timeout=30)
+
+    # -- pair driving: hand over, accept, take over -----------------------------------------
+    def action_hand_over(self) -> None:
+        if self.controller is None or not self.controller.is_driver:
+            return
+        self.push_screen(HandOverScreen(), self._offer_hand_over)
+
+    def _answer_handoff(self, yes: bool | None) -> None:
+        if yes:
+            self._accept_handoff()
+
+    def _offer_hand_over(self, user: str | None) -> None:
+        if user:
+            self._hand_over(user)
+
+    @work(exclusive=True, group="pair")
+    async def _hand_over(self, user: str) -> None:
+        c = self.controller
+        assert c is not None   # the action is offered only with a controller
+        self.notify(f"offered the wheel to {user}: waiting for them to accept", timeout=10)
+        try:
+            taken = await c.hand_over(user)
+        except (PermissionError, RuntimeError, ValueError) as exc:
+            self.notify(f"cannot hand over: {exc}", severity="error", timeout=15)
+            return
+        if not taken:
+            self.notify(f"{user} did not accept: you still drive", severity="warning", timeout=15)
+            return
+        self._set_driving(False)
+        self.notify(f"handed over to {user}: this cockpit now observes", timeout=15)
+
+    @work(exclusive=True, group="pair")
+    async def _accept_handoff(self) -> None:
+        try:
+            assert self.controller is not None
+            await self.controller.accept_handoff()
+        except Exception as exc:   # a clear message, never a traceback over the screen
+            self.notify(f"could not take over: {exc}", severity="error", timeout=15)
+            return
+        self._set_driving(True)
+        self.notify("you drive now: same journal, same RTO clock", timeout=15)
+
+    def action_take_over(self) -> None:
+        self._take_over()
+
+    @work(exclusive=True, group="pair")
+    async def _take_over(self) -> None:
+        try:
+            assert self.controller is not None
+            await self.controller.take_over()
+        except Exception as exc:
+            self.notify(f"could not take over: {exc}", severity="error", timeout=15)
+            return
+        self._set_driving(True)
+        self.notify("you drive now: same journal, same RTO clock", timeout=15)
+
+    def _set_driving(self, driving: bool) -> None:
+        self.read_only = not driving
+        self.query_one(Checklist).read_only = self.read_only
+        self.refresh_steps()
+        self.refresh_bindings()
+        self._clock_tick()
+
+    def _ask_approval(self, entry: dict[str, Any]) -> None:
+        """Two-person rule: an observer of another Unix user than the driver sees the request and answers it."""
+        from cockpit.tui.approval import ApprovalAnswer, ApprovalPrompt, ApprovalScreen
+
+        c = self.controller
+        step_id = str(entry.get("step"))
+        if c is None or entry.get("uid") == os.geteuid() or not any(
+                r.id == entry.get("request") for r in c.pending_approvals()):
+            return
+        try:
+            title = self.profile.step(step_id).title
+        except KeyError:
+            return
+        prompt = ApprovalPrompt(step_id, title, entry.get("command"), tuple(entry.get("hosts") or ()),
+                                str(entry.get("preview") or ""), str(entry.get("by") or "?"),
+                                float(entry.get("expires") or 0.0), self.profile.cockpit.environment)
+
+        def done(answer: ApprovalAnswer | None) -> None:
+            if answer is None:
+                self.notify(f"approval of {step_id} left open: `cockpit approve {step_id}` answers it too",
+                            timeout=10)
+                return
+            from cockpit.approval import ApprovalError
+
+            try:
+                c.answer_approval(step_id, confirmation=answer.confirmation,
+                                  approve=answer.decision == "approve", reason=answer.reason)
+            except ApprovalError as exc:
+                self.notify(f"not sent: {exc}", severity="error", timeout=15)
+                return
+            self.notify(f"{'approval' if answer.decision == 'approve' else 'refusal'} of {step_id} sent to "
+                        f"{prompt.requested_by}", timeout=10)
+
+        self.push_screen(ApprovalScreen(prompt), done)
 
     def show_step_end(self, entry: Any) -> None:
         """A failed/partial/cancelled step leaves its reason and every host's error in the output
@@ -473,6 +599,14 @@ class CockpitApp(StepActions):
         )
         self.refresh_bindings()
 
+    def _header_note(self) -> str:
+        c = self.controller
+        if c is not None and getattr(c, "driver_state", "") == "gone":
+            since = getattr(c, "driver_gone_since", None)
+            gone = f"driver gone (since {clock(since)[:8] if since else '?'}), sampling here"
+            return f"{gone} · {self.note}" if self.note else gone
+        return self.note
+
     def _clock_tick(self) -> None:
         if self.stopped:
             return
@@ -495,7 +629,7 @@ class CockpitApp(StepActions):
             rollback_ended=ended,
             start_key=start_key,
             start_hint=present.rto_hint(self.profile, start_key),
-            note=self.note,
+            note=self._header_note(),
             connections=status.connections,
             lock_scope=status.lock_scope,
             alert=present.status_alert(status),

@@ -16,27 +16,29 @@ from typing import Any
 from cockpit.profile.model import Profile
 
 
-def run_tui(profile: Profile | None, *, read_only: bool, demo: Any | None = None) -> int:
+def run_tui(profile: Profile | None, *, read_only: bool, demo: Any | None = None, note: str = "",
+            fresh: bool = False) -> int:
     """Run the cockpit until the user quits; the exit status of the app (0 normally)."""
 
     async def main() -> int:
         if demo is not None:
             async with demo as stack:
                 return await run_app(stack.profile, read_only=read_only, note="demo: simulated Academy stack",
-                                     demo=True)
+                                     demo=True, fresh=True)
         if profile is None:
             raise ValueError("run_tui needs a profile or a demo stack")
-        return await run_app(profile, read_only=read_only)
+        return await run_app(profile, read_only=read_only, note=note, fresh=fresh)
 
     return asyncio.run(main())
 
 
-async def run_app(profile: Profile, *, read_only: bool, note: str = "", demo: bool = False) -> int:
+async def run_app(profile: Profile, *, read_only: bool, note: str = "", demo: bool = False,
+                  fresh: bool = False) -> int:
     """Build the controller and the app on the running loop and run them; always stops the controller."""
     from cockpit.controller import Controller
     from cockpit.tui.app import CockpitApp
 
-    controller = Controller(profile, read_only=read_only)
+    controller = Controller(profile, read_only=read_only, fresh=fresh)
     app = CockpitApp(profile, controller=controller, read_only=read_only, note=note)
     try:
         result = await app.run_async()

@@ -100,6 +100,22 @@ CASES: list[tuple[str, list[str], int, bool, str]] = [
     # the TUI (no subcommand): the profile is loaded before the terminal is looked at
     ("tui-no-terminal", ["--profile", "{P}", "--read-only"], 2, False, "needs a terminal"),
     ("tui-bad-option", ["--profile", "{P}", "--yes"], 2, False, "--yes is an option of `cockpit run`"),
+    # the multi-user commands: their options are their own; approve and setup-bastion write
+    ("approve-read-only", ["approve", "touch", "--profile", "{P}", "--confirm", "drill", "--read-only"], 2, False,
+     "cannot be --read-only"),
+    ("refuse-before-approve", ["--refuse", "no", "approve", "touch", "--profile", "{P}"], 2, False,
+     "--refuse is an option of `cockpit approve`"),
+    ("wait-before-approve", ["--wait", "1", "approve", "touch", "--profile", "{P}"], 2, False,
+     "--wait is an option of `cockpit approve`"),
+    ("for-before-watch", ["--for", "1", "watch", "--profile", "{P}"], 2, False, "--for is an option of `cockpit watch`"),
+    ("no-poll-before-watch", ["--no-poll", "watch", "--profile", "{P}"], 2, False,
+     "--no-poll is an option of `cockpit watch`"),
+    ("group-before-setup", ["--group", "g", "setup-bastion"], 2, False, "--group is an option of `cockpit setup-bastion`"),
+    ("dir-before-setup", ["--dir", "/x", "setup-bastion", "--group", "g"], 2, False,
+     "--dir is an option of `cockpit setup-bastion`"),
+    ("member-before-setup", ["--member", "u", "setup-bastion", "--group", "g"], 2, False,
+     "--member is an option of `cockpit setup-bastion`"),
+    ("setup-profile", ["setup-bastion", "--group", "g", "--profile", "{P}"], 2, False, "--profile does not apply"),
     # abandon writes the journal: never read-only; its --reason is its own
     ("abandon-read-only", ["abandon", "--profile", "{P}", "--read-only"], 2, False, "cannot be --read-only"),
     ("reason-before-abandon", ["--reason", "x", "abandon", "--profile", "{P}"], 2, False,
@@ -225,6 +241,7 @@ def test_demo_read_only_wherever_written(tmp_path: Path, argv: list[str]) -> Non
 COMMANDS: dict[str | None, list[str]] = {
     None: [], "demo": ["demo"], "check": ["check"], "status": ["status"], "run": ["run", "touch"],
     "report": ["report", "j.jsonl"], "profile": ["profile", "init", "new.toml"], "abandon": ["abandon"],
+    "watch": ["watch"], "approve": ["approve", "touch"], "setup-bastion": ["setup-bastion", "--group", "g"],
 }
 
 

@@ -82,12 +82,45 @@ def test_garbage_lock_file_is_not_a_traceback(make_profile) -> None:
     lock.release()
 
 
-def test_lock_is_per_profile_path(make_profile) -> None:
+def test_copies_hard_links_and_symlinks_share_one_lock_and_one_journal(make_profile, tmp_path) -> None:
+    """The lock is keyed by what the profile drives (name + environment), not by its path."""
+    import asyncio
+
+    from cockpit.controller import Controller
+    from cockpit.journal import journals_of
+
     a = make_profile(filename="a.toml")
-    b = make_profile(filename="b.toml")   # same name, another file: another lock
-    la, lb = DriverLock.for_profile(a), DriverLock.for_profile(b)
-    assert la.path != lb.path
-    la.acquire()
-    lb.acquire()
-    la.release()
-    lb.release()
+    copy = make_profile(filename="copy.toml")               # a copy: same name and environment
+    (tmp_path / "hard.toml").hardlink_to(a.path)
+    (tmp_path / "sym.toml").symlink_to(a.path)
+    from cockpit.profile.load import load_profile
+
+    hard, sym = load_profile(tmp_path / "hard.toml"), load_profile(tmp_path / "sym.toml")
+    other_env = make_profile(filename="staging.toml", environment="staging")
+    locks = [DriverLock.for_profile(p) for p in (a, copy, hard, sym)]
+    assert len({lk.path for lk in locks}) == 1
+    first = locks[0]
+    first.acquire()
+    for lk in locks[1:]:
+        try:
+            lk.acquire()
+        except LockHeld as e:
+            assert f"(pid {os.getpid()})" in str(e)
+        else:
+            raise AssertionError("a copy/link of the profile got its own lock")
+    staging = DriverLock.for_profile(other_env)      # another environment: another incident
+    staging.acquire()
+    staging.release()
+    first.release()
+
+    async def drive(profile) -> None:
+        c = Controller(profile)
+        await c.start(connect=False, poll=False)
+        assert c.is_driver
+        await c.fire("prepare")
+        await c.stop()
+
+    asyncio.run(drive(a))
+    asyncio.run(drive(copy))   # resumes the same incident journal (recent activity)
+    asyncio.run(drive(sym))
+    assert len(journals_of(a)) == 1 and journals_of(copy) == journals_of(a) == journals_of(hard)

@@ -44,7 +44,7 @@ def test_seed_controls_are_steps(academy: Profile) -> None:
 
 def test_migrate_rollback_is_guarded(academy: Profile) -> None:
     m = academy.step("migrate-rollback")
-    assert (m.destructive, m.run, m.confirm, m.hosts) == (True, "once", "type", "console")
+    assert (m.destructive, m.run, m.confirm, m.hosts, m.approve) == (True, "once", "type", "console", True)
     assert "migrate:rollback --path=database/migrations/contract --force" in (m.command or "")
     preview = academy.expand(m.preview or "")
     assert "migrate:status --path=database/migrations/expand --path=database/migrations/contract" in preview
