@@ -380,7 +380,7 @@ class Rules:
                     )
         for name in _SUBTABLES:
             if name == kind and getattr(step, name) is None and name not in self._raw_at(path):
-                self.rep.error(path, f"a {kind} step needs a [step.{kind}] table")
+                self.rep.error(path, f"{kind} steps need a [step.{kind}] table")
             elif name != kind and getattr(step, name) is not None:
                 self.rep.error(
                     (*path, name), f'[step.{name}] is only for kind = "{name}" (this step is kind = "{kind}")'

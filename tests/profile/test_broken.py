@@ -185,7 +185,7 @@ CASES = [
     ),
     pytest.param(
         with_step('id = "b"\ntitle = "B"\nphase = "communicate"\nkind = "slack"\n'),
-        ['p.toml:34: step "b": a slack step needs a [step.slack] table'],
+        ['p.toml:34: step "b": slack steps need a [step.slack] table'],
         id="slack_no_table",
     ),
     pytest.param(
@@ -282,7 +282,7 @@ CASES = [
             '[step.jira]\nurl = "https://j"\nissue = "C-1"\ntoken = "${env:T}"\nbody = "x"\n'
         ),
         [
-            'p.toml:34: step "b": a slack step needs a [step.slack] table',
+            'p.toml:34: step "b": slack steps need a [step.slack] table',
             'p.toml:40: step "b": jira: [step.jira] is only for kind = "jira" (this step is kind = "slack")',
         ],
         id="subtable_of_another_kind",

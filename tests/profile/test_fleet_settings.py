@@ -39,7 +39,7 @@ def test_ansible_steps_are_validated() -> None:
     n = BASE.count("\n")
     found = lines(BASE + ANSIBLE)
     assert len(found) == 1 and found[0].startswith(f"p.toml:{n + 2}: step \"play\": "), found
-    assert found[0].endswith("ansible step needs a [step.ansible] table"), found
+    assert found[0].endswith("ansible steps need a [step.ansible] table"), found
     both = BASE + ANSIBLE + '[step.ansible]\nplaybook = "nope.yml"\nmodule = "shell"\n'
     found = lines(both)
     assert any("needs exactly one of playbook and module" in line for line in found), found
