@@ -65,7 +65,7 @@ class CockpitHeader(Widget):
             (f" {info.alert} " if info.alert else "", "bold reverse $error"),
             (" " if info.alert else "", ""),
             (rto, style),
+            (lock, "$text-muted"),   # before the note: who drives must never be cut off
             (f"   {info.note}" if info.note else "", "italic $text-muted"),
-            (lock, "$text-muted"),
         )
         return Content("\n").join([first, second])

@@ -153,7 +153,7 @@ async def test_header_draws_the_feed_status_fields() -> None:
             lock_scope=status.lock_scope, alert=status_alert(status))
         await pilot.pause()
         text = screen_text(app)
-        assert "lock (bastion-wide): deploy@bastion-1" in text
+        assert "lock: bastion-wide, deploy@bastion-1" in text
         assert "JOURNAL BROKEN: disk full" in text
     assert status_alert(FeedStatus(driver_gone=True)).startswith("DRIVER GONE")
     assert status_alert(FeedStatus()) == ""
