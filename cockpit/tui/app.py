@@ -736,11 +736,11 @@ class CockpitApp(StepActions):
     def _detail(self, message: Checklist.Detail) -> None:
         self.show_detail(message.kind, message.row_id)
 
-    def show_detail(self, kind: str, row_id: str) -> None:
+    def show_detail(self, row_kind: str, row_id: str) -> None:
         """A step's per-host results (exit codes, output) or a check's history; clears the failure mark."""
         if self._dialog_open():
             return
-        if kind == "step":
+        if row_kind == "step":
             step = self.profile.step(row_id)
             live = self.feed.running.get(row_id) if self.feed is not None else None
             text = present.step_detail(self.profile, step, self.session, live.progress if live else None)
@@ -756,7 +756,7 @@ class CockpitApp(StepActions):
             history = self.feed.check_history(row_id) if self.feed is not None else []
             text = present.check_detail(state, history, unit, scale)
             title = f"check {row_id}"
-        self.push_screen(DetailScreen(title, text, kind=kind, row_id=row_id))
+        self.push_screen(DetailScreen(title, text, kind=row_kind, row_id=row_id))
 
     def action_cycle_filter(self) -> None:
         log = self.log_pane

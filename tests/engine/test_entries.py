@@ -73,7 +73,7 @@ def test_validate_names_the_field() -> None:
 
 def test_the_writer_refuses_a_kind_the_readers_would_skip(make_profile) -> None:
     j = Journal.create(make_profile())
-    with pytest.raises(ValueError, match=r"undeclared journal entry kind 'handoff': declare it in cockpit/entries\.py"):
-        j.append("handoff", by="bob")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"undeclared journal entry kind 'telemetry': declare it in cockpit/entries\.py"):
+        j.append("telemetry", by="bob")  # type: ignore[arg-type]
     j.close()
     assert j.path.read_bytes() == b""

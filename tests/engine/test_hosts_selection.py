@@ -56,7 +56,7 @@ def test_hosts_selection(profile: Path, marker_dir: Path, hosts: str | None, cod
 
 def test_hosts_on_a_local_step_is_refused_even_empty(profile: Path) -> None:
     r = cockpit("run", "prepare", "--profile", str(profile), "--hosts", "")
-    assert r.returncode == 2 and "--hosts applies to ssh steps only" in r.stderr, r.stderr
+    assert r.returncode == 2 and "--hosts applies to ssh and ansible steps only" in r.stderr, r.stderr
 
 
 async def test_the_controller_refuses_an_empty_selection(sshd, make_profile, marker_dir: Path) -> None:
@@ -71,6 +71,6 @@ async def test_the_controller_refuses_an_empty_selection(sshd, make_profile, mar
         assert result.state == "ok", result
         assert [p.name for p in marker_dir.iterdir()] == ["touched-127.0.1.2"]
         result = await c.fire("prepare", hosts=["web-1"])      # a local step has no hosts to choose
-        assert result.state == "refused" and "ssh steps only" in (result.reason or "")
+        assert result.state == "refused" and "ssh and ansible steps only" in (result.reason or "")
     finally:
         await c.stop()
