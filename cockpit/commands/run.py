@@ -105,7 +105,14 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
         print(f"{prefix}{escape.terminal(line.text)}", file=stream, flush=True)
 
     controller.on_output(show)
-    controller.on_connection(lambda host, event, detail: _err(detail) if event == "limits" else None)
+    said: set[str] = set()   # notices already said live (the open-file limit), not repeated at the end
+
+    def limits(host: str, event: str, detail: str) -> None:
+        if event == "limits":
+            said.add(detail)
+            _err(detail)
+
+    controller.on_connection(limits)
     if step.batch:
         from cockpit.batches import describe_event
 
@@ -163,7 +170,8 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
         problem = controller.journal_problem
         await controller.stop()
     for notice in controller.notices[told:]:
-        print(f"cockpit run: {notice}", file=sys.stderr, flush=True)
+        if notice not in said:
+            print(f"cockpit run: {notice}", file=sys.stderr, flush=True)
     if result.state == "refused":
         _err(f"refused: {result.reason}")
         return Exit.REFUSED
