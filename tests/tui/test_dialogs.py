@@ -213,6 +213,7 @@ async def test_an_observer_sees_a_failure_and_its_hosts_in_the_output_pane(
             row = next(r for r in app.query_one(Checklist).steps if r.step_id == "touch")
             assert row.state == "failed" and row.unseen
             await pilot.press("q")
+            await pilot.pause()   # the key reaches the app before we wait for it to stop
             await until(lambda: app.stopped, what="quit")
     finally:
         await driver.stop()
