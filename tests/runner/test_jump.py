@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 from cockpit.runner import Runner
@@ -23,6 +25,10 @@ async def test_every_host_behind_a_bastion_shares_one_jump_connection(sshd: Sshd
         known = tmp_path / "known_hosts"
         known.write_text(sshd.known_hosts.read_text() + jump.known_hosts.read_text())
         profile = make_profile(sshd, {"behind": tuple(behind)}, config=str(config), known_hosts=str(known))
+        # the readiness probe of the fresh jump sshd may leave its connection process for a moment
+        deadline = time.monotonic() + 10
+        while jump.session_children() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         assert jump.session_children() == []
         pool = SshPool(profile)
         try:
