@@ -78,7 +78,7 @@ def alive(pid: int) -> bool:
     # a zombie still answers kill -0: look at its state
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):   # gone between the two looks
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
