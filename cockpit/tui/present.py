@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from cockpit.feed import FeedStatus
+from cockpit.kinds import step_kind
 from cockpit.profile.model import CheckSpec, Profile, SignalSpec, StepSpec
 from cockpit.series import SignalView
 from cockpit.session import Session
@@ -88,7 +89,7 @@ def view_version(view: Any | None) -> int:
 
 def step_hosts(profile: Profile, step: StepSpec) -> tuple[str, ...]:
     """The hosts a step runs on (``once``: the group's first host)."""
-    if step.kind != "ssh" or not step.hosts:
+    if not step_kind(step.kind).runner or not step.hosts:
         return ()
     hosts = tuple(profile.hosts.get(step.hosts, ()))
     return hosts[:1] if step.run == "once" else hosts
@@ -187,7 +188,7 @@ def step_prompt(profile: Profile, step: StepSpec, missing: tuple[str, ...] = (),
         needs=step.confirm,
         destructive=step.destructive,
         missing=missing,
-        has_preview=bool(step.preview) or step.kind in ("slack", "email", "jira", "ansible"),
+        has_preview=bool(step.preview) or step_kind(step.kind).previews,
         clock_note=clock_note(profile, step, session),
         last_run=last_run(step, session),
     )
@@ -239,7 +240,7 @@ def deadline_for(profile: Profile, sig: SignalSpec, started: float | None, statu
 def marked(step: StepSpec) -> bool:
     """The steps drawn on the charts' time axis: the one starting the rollback, the destructive ones,
     and the validate phase's (for the Academy: the pause, the migration rollback, the continue)."""
-    return step.kind == "ssh" and (step.starts_rollback or step.destructive or step.phase == "validate")
+    return step_kind(step.kind).runner and (step.starts_rollback or step.destructive or step.phase == "validate")
 
 
 def step_markers(profile: Profile, session: Session | None) -> tuple[tuple[float, str], ...]:
@@ -281,7 +282,7 @@ def next_text(profile: Profile, step: StepSpec | None, session: Session | None, 
         return f"running: {', '.join(busy)}"
     if step is None:
         return "runbook done" if session is not None and session.done else "no step to run"
-    verb = "tick" if step.kind == "manual" else ("watch" if read_only else "next")
+    verb = "tick" if step_kind(step.kind).ticked else ("watch" if read_only else "next")
     key = f"{step.key} " if step.key else ""
     state = session.state_of(step.id) if session is not None else "idle"
     again = f" (last run {state})" if state in ("failed", "partial", "cancelled", "refused") else ""
