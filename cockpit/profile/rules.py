@@ -496,7 +496,7 @@ class Rules:
             cls: type = type(sub)
             for f in fields_of(cls):
                 value = getattr(sub, f.name)
-                if f.secret and isinstance(value, str) and not env_refs(value):
+                if f.secret and isinstance(value, str) and value and not env_refs(value):
                     self.rep.warning(
                         (*spath, name, f.key or f.name),
                         "holds a literal secret: use ${env:NAME} so it stays out of the file",

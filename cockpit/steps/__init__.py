@@ -39,7 +39,7 @@ async def execute(
         kind = step_kind(step.kind)
         scrub = Scrubber(ctx, spec_secrets(kind.spec_of(step)))
         if kind.execute is None:
-            raise StepFailure(f"step {step.id}: a {kind.name} step is run by cockpit.runner, not cockpit.steps")
+            raise StepFailure(f"step {step.id}: kind {step.kind!r} is not run by cockpit.steps")
         return await kind.execute(step, ctx, on_output, hosts, on_host_done)
     except KindError as exc:
         return finish(step.id, "failed", started, command=None, scrub=scrub, reason=str(exc))
