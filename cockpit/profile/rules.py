@@ -334,7 +334,7 @@ class Rules:
     def step_batch(self, step: StepSpec, path: KeyPath) -> None:
         """``batch``/``max_fail``/``gate``: a parallel ssh step's rollout; the gate names real checks."""
         batchable = [k for k in step_kinds() if k.batchable]
-        if step.batch and (step.kind not in {k.name for k in batchable} or step.run != "parallel"):
+        if step.batch and (not any(k.name == step.kind for k in batchable) or step.run != "parallel"):
             self.rep.error((*path, "batch"), f'batch is for {names_of(batchable)} steps with run = "parallel" '
                            f'(this one: kind = "{step.kind}", run = "{step.run}")')
         if step.max_fail != "0" and not step.batch:

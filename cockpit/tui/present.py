@@ -99,15 +99,17 @@ def step_row(profile: Profile, step: StepSpec, record: Any | None, ticks: Iterab
              live_done: int | None = None) -> StepRow:
     """A checklist row from the session's StepRecord (None: never run) and manual ticks."""
     total = len(step_hosts(profile, step))
+    ticked = step_kind(step.kind).ticked
     ticks = list(ticks)
     if record is None and ticks:
         note = str(ticks[-1].get("note") or "")
         by = ticks[-1].get("by")
         detail = f"ticked{' by ' + str(by) if by else ''}{': ' + note if note else ''}"
         ts = float(ticks[-1].get("ts", 0.0))
-        return StepRow(step.id, step.title, step.phase, step.key, step.kind, "ok", ts, ts, detail=detail)
+        return StepRow(step.id, step.title, step.phase, step.key, step.kind, "ok", ts, ts, detail=detail,
+                       ticked=ticked)
     if record is None:
-        return StepRow(step.id, step.title, step.phase, step.key, step.kind, hosts_total=total)
+        return StepRow(step.id, step.title, step.phase, step.key, step.kind, hosts_total=total, ticked=ticked)
     hosts = list(getattr(record, "hosts", []) or [])
     state = str(record.state)
     done = live_done if state == "running" and live_done is not None else len(hosts)
@@ -122,7 +124,7 @@ def step_row(profile: Profile, step: StepSpec, record: Any | None, ticks: Iterab
         step.id, step.title, step.phase, step.key, step.kind, state,
         started=getattr(record, "started", None), ended=getattr(record, "ended", None),
         hosts_done=ok_hosts if state in ("ok", "failed", "partial") and hosts else done,
-        hosts_total=total or len(hosts), detail=detail,
+        hosts_total=total or len(hosts), detail=detail, ticked=ticked,
     )
 
 
