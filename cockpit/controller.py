@@ -439,8 +439,12 @@ class Controller:
         if self.recorder is None or signal_id not in self.store.signal_ids():
             return
         view = self.store.view(signal_id, self.now(), with_series=False)
+        if view.last_ok is None and not view.stale:   # a backfill before the first live sample
+            self.recorder.samples.backfill(self.now(), signal_id, self.store.view(signal_id, self.now()).series)
+            return
         self.recorder.samples.record(self.now(), signal_id, view.current if view.last_ok else {},
-                                     view.stale_reason if view.stale else None)
+                                     view.stale_reason if view.stale else None,
+                                     view.age if view.max_age is not None else None)
 
     def _still_running(self, step_id: str) -> str | None:
         """What of an interrupted local step's process group still runs on this machine (None: nothing)."""

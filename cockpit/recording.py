@@ -199,12 +199,20 @@ class SamplesFile:
         except OSError:
             self.size = 0
 
-    def record(self, ts: float, signal: str, values: Mapping[str, float], stale: str | None = None) -> None:
+    def record(self, ts: float, signal: str, values: Mapping[str, float], stale: str | None = None,
+               age: float | None = None) -> None:
+        """One poll of ``signal``: its values, why it is stale (if it is), and the age of its oldest raw
+        sample (prometheus), so a replay judges its freshness as the live screen did."""
         shown = {str(k)[:200]: (float(v) if math.isfinite(float(v)) else None)
                  for k, v in list(values.items())[:MAX_LABELS]}
         line: dict[str, Any] = {"ts": round(ts, 3), "signal": signal, "values": shown}
         if stale:
             line["stale"] = stale[:300]
+        if age is not None and math.isfinite(age):
+            line["age"] = round(age, 3)
+        self._write(line)
+
+    def _write(self, line: dict[str, Any]) -> None:
         raw = (json.dumps(self._redact(line), ensure_ascii=False) + "\n").encode()
         if self.error is not None:
             return
@@ -219,6 +227,16 @@ class SamplesFile:
                 self.downsample()
         except OSError as e:
             self.error = f"{e.strerror or e} ({self.path})"
+
+    def backfill(self, ts: float, signal: str, series: Mapping[str, Any], points: int = 1000) -> None:
+        """The history a panel was filled with before its first live sample (a Prometheus range query):
+        ``{"ts", "signal", "values": {}, "backfill": {label: [[ts, value], ...]}}``, the newest ``points``
+        of each of at most `MAX_LABELS` labels (non-finite values dropped)."""
+        kept: dict[str, list[list[float]]] = {}
+        for label, pts in list(series.items())[:MAX_LABELS]:
+            kept[str(label)[:200]] = [[round(float(t), 3), float(v)] for t, v in list(pts)[-points:]
+                                      if math.isfinite(float(v)) and math.isfinite(float(t))]
+        self._write({"ts": round(ts, 3), "signal": signal, "values": {}, "backfill": kept})
 
     def downsample(self) -> None:
         """Keep the newer half at full resolution and every other line of each signal's older half;
@@ -255,24 +273,38 @@ class SamplesFile:
         self.size = len(data)
 
 
-def read_samples(path: Path) -> list[dict[str, Any]]:
-    """The sample lines of a samples file (damaged lines skipped; a missing file is no samples)."""
+def read_samples(path: Path, problems: list[str] | None = None) -> list[dict[str, Any]]:
+    """The sample lines of a samples file (damaged lines skipped; a missing file is no samples).
+
+    ``problems`` (when given) receives what could not be read, worded: the file missing or
+    unreadable, and how many lines were damaged (a cut last line: a crash mid-write, or a copy
+    that was truncated)."""
     out: list[dict[str, Any]] = []
+    damaged = 0
     try:
         f = path.open("rb")
-    except OSError:
+    except OSError as e:
+        if problems is not None:
+            problems.append(f"{path.name}: {'missing' if isinstance(e, FileNotFoundError) else e.strerror or e}")
         return out
     with f:
         for raw in f:
             if len(raw) > 1 << 20:
+                damaged += 1
                 continue
             try:
                 obj = json.loads(raw)
             except ValueError:
+                damaged += 1
                 continue
             if (isinstance(obj, dict) and isinstance(obj.get("ts"), int | float) and math.isfinite(obj["ts"])
                     and isinstance(obj.get("signal"), str) and isinstance(obj.get("values"), dict)):
                 obj["values"] = {str(k): v for k, v in obj["values"].items()
                                  if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)}
                 out.append(obj)
+            else:
+                damaged += 1
+    if damaged and problems is not None:
+        problems.append(f"{path.name}: {damaged} damaged line{'s' if damaged > 1 else ''} skipped "
+                        "(cut or corrupted)")
     return out
