@@ -406,12 +406,16 @@ class Controller:
             self.journal.listeners.append(self._journalled)
             self._open_recorder()
             interrupted = sorted(self.session.running)
+            alive = self._last_alive(entries)
             extra: dict[str, Any] = {"handoff_from": handoff_from} if handoff_from else {}
             self._append("session_resume", **session_start_fields(self.profile, "driver", user, host), **extra)
             for step_id in interrupted:
                 still = self._still_running(step_id)
+                started = self.session.steps[step_id].started
+                died = self._died_at(path, entries, step_id, started, alive)
                 self._append(
-                    "step_end", step=step_id, state="cancelled", hosts=[],
+                    "step_end", step=step_id, state="cancelled", hosts=[], started=started, ended=died,
+                    duration=round(died - started, 3),
                     reason="interrupted: the cockpit running it stopped before it finished; "
                            + (still or "check the hosts before firing it again"))
                 if still:
@@ -426,6 +430,38 @@ class Controller:
             self.journal.listeners.append(self._journalled)
             self._open_recorder()
             self._append("session_start", **session_start_fields(self.profile, "driver", user, host))
+
+    def _last_alive(self, entries: list[dict[str, Any]]) -> float | None:
+        """The last sign of life of the cockpit that stopped: its last journal entry, or its feed's last
+        heartbeat (a driver killed with SIGKILL leaves its feed file; the lock names it)."""
+        now = self.now()
+        times = [float(e["ts"]) for e in entries
+                 if e.get("type") not in ("journal_repaired", "journal_recovered") and float(e["ts"]) <= now]
+        dead = self.lock.stale
+        feed = inside(dead.feed, self.state.feeds) if dead is not None else None
+        if dead is not None and feed is not None:
+            from cockpit.published import heartbeat
+
+            with contextlib.suppress(OSError, StateError):
+                beat = heartbeat(self.state, feed, dead.pid)
+                if beat is not None and beat <= now:
+                    times.append(beat)
+        return max(times) if times else None
+
+    def _died_at(self, journal: Path, entries: list[dict[str, Any]], step_id: str, started: float,
+                 alive: float | None) -> float:
+        """When an interrupted step died: the later of the cockpit's last sign of life and the step's last
+        recorded output line (never before its start, never after now)."""
+        from cockpit.recording import last_output_time
+
+        times = [started] + ([alive] if alive is not None else [])
+        rel = next((e.get("recording") for e in reversed(entries)
+                    if e.get("type") == "step_start" and e.get("step") == step_id), None)
+        if isinstance(rel, str):
+            printed = last_output_time(journal, rel, started)
+            if printed is not None:
+                times.append(printed)
+        return min(max(times), self.now())
 
     def _open_recorder(self) -> None:
         """The evidence folder beside the journal (step recordings, samples): see `cockpit.recording`."""

@@ -308,3 +308,36 @@ def read_samples(path: Path, problems: list[str] | None = None) -> list[dict[str
         problems.append(f"{path.name}: {damaged} damaged line{'s' if damaged > 1 else ''} skipped "
                         "(cut or corrupted)")
     return out
+
+
+def last_output_time(journal: Path, rel: str, started: float, tail: int = 64 << 10) -> float | None:
+    """When the run recorded in ``rel`` (``step_start.recording``) last printed anything, on any host:
+    its start + the offset of the last whole event of each cast (only the files' tails are read)."""
+    folder = folder_for(journal)
+    run = journal.parent / rel
+    try:
+        if not run.resolve().is_relative_to(folder.resolve()):
+            return None
+        casts = list(run.glob("*.cast"))
+    except OSError:
+        return None
+    last: float | None = None
+    for cast in casts:
+        try:
+            with cast.open("rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                f.seek(max(0, size - tail))
+                data = f.read(tail)
+        except OSError:
+            continue
+        for raw in reversed(data.split(b"\n")):
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(event, list) and event and isinstance(event[0], int | float) and math.isfinite(event[0]):
+                t = started + float(event[0])
+                last = t if last is None else max(last, t)
+                break
+    return last
+
