@@ -250,7 +250,22 @@ class Controller:
             lock_scope=self.lock_scope,
             driver_gone=self.driver_state == "gone",
             approvals=tuple(f"{r.step} waits for approval (requested by {r.by})" for r in self.pending_approvals()),
+            **self._forecast_fields(),
         )
+
+    def _forecast_fields(self) -> dict[str, Any]:
+        """The forecast for the screen: only during a rollback, once the earlier incidents are read."""
+        if self._stats is None or not self.session.rollback_running:
+            return {}
+        f = self.forecast
+        return {"forecast": f.text(), "forecast_warning": f.warning} if f is not None else {}
+
+    async def _load_stats(self) -> None:
+        """Read the earlier incidents' step durations off the event loop (hundreds of journals)."""
+        current = self.journal.path if self.journal is not None else (
+            self._follower.path if self._follower is not None else None)
+        with contextlib.suppress(Exception):
+            self._stats = await asyncio.to_thread(step_stats, self.profile, current, self.state)
 
     def _connections_text(self) -> str:
         if self.pool is None:
@@ -298,7 +313,7 @@ class Controller:
         ``.warning`` says when the remaining critical path no longer fits; None without any history."""
         if self._stats is None:
             exclude = self.journal.path if self.journal is not None else None
-            self._stats = step_stats(self.profile, exclude=exclude)
+            self._stats = step_stats(self.profile, exclude=exclude, state=self.state)
         if not self._stats:
             return None
         running = {sid: r.started for sid, r in self.running.items()}
@@ -342,6 +357,7 @@ class Controller:
         if self.is_driver and connect:
             self._make_runner()
             self._background.append(asyncio.create_task(self._connect(), name="ssh-connect"))
+        self._background.append(asyncio.create_task(self._load_stats(), name="forecast-stats"))
         if poll:
             if self.is_driver:
                 self._make_poller()
