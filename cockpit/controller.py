@@ -53,7 +53,7 @@ from cockpit.feed import (
     SeriesEvent,
     StepEvent,
 )
-from cockpit.follow import RESCAN, OpenJournals, inside
+from cockpit.follow import RESCAN, OpenJournals, RecordingFollower, inside
 from cockpit.forecast import Projection, StepStats, project, step_stats
 from cockpit.freshness import json_number
 from cockpit.guard import Action, Decision, Guard
@@ -138,6 +138,7 @@ class Controller:
         self._mirror = FeedMirror(self.store)
         self._feed_reader: FeedReader | None = None
         self._follower: JournalFollower | None = None
+        self._recordings: RecordingFollower | None = None   # observers: running steps' output, recorded
         self._follow_task: asyncio.Task[None] | None = None
         self._open_journals = OpenJournals(profile, self.state)
         self._last_scan = float("-inf")
@@ -482,7 +483,9 @@ class Controller:
     def _open_recorder(self) -> None:
         """The evidence folder beside the journal (step recordings, samples): see `cockpit.recording`."""
         assert self.journal is not None
-        self.recorder = Recorder.beside(self.journal.path, redact=self.redact.deep)
+        shared = self.state.shared     # a bastion-wide directory: the group's observers read the output here
+        self.recorder = Recorder.beside(self.journal.path, redact=self.redact.deep,
+                                        dir_mode=0o750 if shared else 0o700, file_mode=self.state.own_file_mode)
         if self.recorder.error:
             self.notices.append(f"step output cannot be recorded: {self.recorder.error}")
 
@@ -576,6 +579,7 @@ class Controller:
             except FileNotFoundError:
                 return
             self._follower = JournalFollower(path)
+            self._recordings = RecordingFollower(self.state, path)
             self.session = Session()
             self._approval_entries = []
 
@@ -609,7 +613,12 @@ class Controller:
             if found is not None:
                 self._follow_journal(found)
         if self._follower is not None:
-            for entry in self._follower.poll():
+            new = self._follower.poll()
+            # the output recorded up to each entry, before it (a step's last lines before its end)
+            lines = self._recordings.entries(new) if self._recordings is not None else []
+            for line in lines:
+                self._emit("output", line)
+            for entry in new:
                 self.session.apply(entry)
                 self._note_approval(entry)
                 self._emit("journal", entry)
@@ -643,8 +652,10 @@ class Controller:
 
     def _apply_feed(self, snap: dict[str, Any]) -> None:
         changed, lines = self._mirror.apply(snap)
+        recorded = self._recordings.steps if self._recordings is not None else set()
         for line in lines:
-            self._emit("output", line)
+            if line.step_id not in recorded:      # those come whole from the recordings
+                self._emit("output", line)
         running: dict[str, RunningStep] = {}
         raw = snap.get("running")
         if isinstance(raw, dict):
@@ -717,6 +728,7 @@ class Controller:
             self._follow_task.cancel()
             self._follow_task = None
         self._follower = None
+        self._recordings = None
         if self.poller is not None:
             await self.poller.stop()
             self.poller = None
@@ -806,6 +818,7 @@ class Controller:
         self.pool = self.runner = None
         self._observed = None
         self._follower = None
+        self._recordings = None
         self.sampling = "driver feed"
         self.driver_state = "none"
         await self._observe_once()
