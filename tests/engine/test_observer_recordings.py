@@ -54,3 +54,34 @@ async def test_an_observer_gets_every_line_of_a_running_step_as_it_is_recorded(s
         assert texts == [str(i) for i in range(1, 3001)] + [f"slow-{i}" for i in range(1, 11)], (
             host, len(texts), texts[:3], texts[-3:])
     assert ended[0] == len(seen)      # every line before the step's end, none after
+
+
+SHORT_BURST = BURST.replace('id = "burst"', 'id = "burst500"').replace("seq 1 3000", "seq 1 500")
+
+
+async def test_the_observer_screen_shows_every_line_of_the_running_step(sshd, make_profile) -> None:
+    """The TUI in observer mode: the output pane holds every line, in order, while the step still runs."""
+    from cockpit.tui.app import CockpitApp
+
+    profile = make_profile(ssh=sshd, steps=SHORT_BURST)
+    driver = Controller(profile)
+    await driver.start(connect=True, poll=False)
+    observer = Controller(profile, read_only=True)
+    app = CockpitApp(profile, controller=observer, read_only=True)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await until(lambda: observer.driver_state == "driving", "the observer to see the driver")
+            fired = asyncio.create_task(driver.fire("burst500"))
+
+            def host_lines(host: str) -> list[str]:
+                return [line.split("│ ", 1)[1] for line in app.log_pane.plain_lines() if line.startswith(host)]
+
+            await until(lambda: "500" in host_lines("web-1") and "500" in host_lines("web-2"), "the burst on screen")
+            assert not fired.done()
+            for host in ("web-1", "web-2"):
+                assert host_lines(host)[:500] == [str(i) for i in range(1, 501)], host
+            assert (await fired).state == "ok"
+            await pilot.press("q")
+    finally:
+        await observer.stop()
+        await driver.stop()
