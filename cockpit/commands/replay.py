@@ -90,7 +90,9 @@ def main(args: argparse.Namespace) -> int:
 
     problem = terminal_problem()
     if problem:
-        print(f"cockpit replay: {problem.replace('cockpit status', 'cockpit report JOURNAL')}", file=sys.stderr)
+        if problem.startswith("the TUI needs a terminal"):
+            problem = "the replay needs a terminal; headless, `cockpit report JOURNAL` gives the timeline"
+        print(f"cockpit replay: {problem}", file=sys.stderr)
         return Exit.USAGE
     for line in incident.missing:
         print(f"cockpit replay: missing: {line}", file=sys.stderr)

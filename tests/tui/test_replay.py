@@ -217,3 +217,34 @@ async def test_replay_keys_pause_speed_and_jump_between_events_and_nothing_can_f
         await pilot.press("q")
     assert path.read_bytes() == before
     assert (sorted(lock_dir.iterdir()) if lock_dir.exists() else []) == locks_before
+
+
+def test_cockpit_replay_plays_on_a_pty_and_quits(tmp_path: Path) -> None:
+    """The command as users run it: `cockpit replay JOURNAL --speed 60 --at 10:01` on a real terminal."""
+    import subprocess
+    import sys
+
+    from tests.tui.ptyrun import spawn
+    from tests.tui.test_command import REPO, wait_for
+
+    path = record_incident(academy_profile())          # the journal names the bundled academy profile
+    before = path.read_bytes()
+    (folder_for(path) / "samples.jsonl").unlink()       # and one thing is missing: said on stderr and screen
+    ready = tmp_path / "ready"
+    p = spawn([sys.executable, "-m", "cockpit", "replay", str(path), "--speed", "60", "--at", "10:01"],
+              env={"COCKPIT_BENCH_READY_FILE": str(ready)}, cwd=str(REPO), cols=160, rows=44)
+    try:
+        wait_for(ready.exists, 45, "the first full screen")
+        wait_for(lambda: "REPLAY 60×" in p.text(), 30, "the replay bar")
+        wait_for(lambda: "Horizon paused on worker-1" in p.text(), 30, "the recorded output, played")
+        assert "samples.jsonl" in p.text()
+        p.send(b"q")
+        assert p.wait(timeout=20) == 0
+    finally:
+        p.kill()
+    assert "Traceback" not in p.text()
+    assert "cockpit replay: missing: samples.jsonl: missing" in p.text()
+    assert path.read_bytes() == before
+    r = subprocess.run([sys.executable, "-m", "cockpit", "replay", str(path)], capture_output=True, text=True,
+                       timeout=60, check=False, cwd=REPO, stdin=subprocess.DEVNULL)
+    assert r.returncode == 2 and "needs a terminal" in r.stderr and "Traceback" not in r.stderr
