@@ -24,7 +24,7 @@ from cockpit.tui.app import CockpitApp
 from widgets.fmt import clock, mmss
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0)
-TICK = 0.1  # seconds between replay clock steps while playing
+TICK = 0.2  # seconds between replay clock steps while playing
 # (key, action, footer label): priority bindings, so no step key of the profile shadows them
 REPLAY_KEYS = (
     ("space", "replay_pause", "Play/pause"),
