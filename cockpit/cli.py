@@ -175,6 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop after this long")
     w.add_argument("--no-poll", action="store_true", help="never sample the sources, even with no driver")
 
+    rp = sub.add_parser("replay", help="watch a recorded incident again on the cockpit's screen (read-only)")
+    rp.add_argument("journal", metavar="JOURNAL", help="a journal file (its recordings are read from beside it)")
+    _add_globals(rp, "replay")
+    rp.add_argument("--speed", type=float, default=1.0, action=_Once, metavar="N",
+                    help="playback speed: 1 = real time, 10 = ten times faster")
+    rp.add_argument("--at", metavar="HH:MM[:SS]", action=_Once, help="start at this time of the incident")
+    rp.add_argument("--paused", action="store_true", help="start paused (space plays)")
+
     ap = sub.add_parser("approve", help="approve (or refuse) a step the driver waits to run: the two-person rule")
     ap.add_argument("step", metavar="STEP")
     _add_globals(ap, "approve")
@@ -254,6 +262,7 @@ _COMMANDS = {
     "setup-bastion": "cockpit.commands.setup_bastion",
     "watch": "cockpit.commands.watch",
     "approve": "cockpit.commands.approve",
+    "replay": "cockpit.commands.replay",
 }
 
 

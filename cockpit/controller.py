@@ -53,7 +53,7 @@ from cockpit.feed import (
     SeriesEvent,
     StepEvent,
 )
-from cockpit.follow import RESCAN, OpenJournals, inside
+from cockpit.follow import RESCAN, OpenJournals, RecordingFollower, inside
 from cockpit.forecast import Projection, StepStats, project, step_stats
 from cockpit.freshness import json_number
 from cockpit.guard import Action, Decision, Guard
@@ -139,6 +139,7 @@ class Controller:
         self._mirror = FeedMirror(self.store)
         self._feed_reader: FeedReader | None = None
         self._follower: JournalFollower | None = None
+        self._recordings: RecordingFollower | None = None   # observers: running steps' output, recorded
         self._follow_task: asyncio.Task[None] | None = None
         self._open_journals = OpenJournals(profile, self.state)
         self._last_scan = float("-inf")
@@ -251,7 +252,22 @@ class Controller:
             lock_scope=self.lock_scope,
             driver_gone=self.driver_state == "gone",
             approvals=tuple(f"{r.step} waits for approval (requested by {r.by})" for r in self.pending_approvals()),
+            **self._forecast_fields(),
         )
+
+    def _forecast_fields(self) -> dict[str, Any]:
+        """The forecast for the screen: only during a rollback, once the earlier incidents are read."""
+        if self._stats is None or not self.session.rollback_running:
+            return {}
+        f = self.forecast
+        return {"forecast": f.text(), "forecast_warning": f.warning} if f is not None else {}
+
+    async def _load_stats(self) -> None:
+        """Read the earlier incidents' step durations off the event loop (hundreds of journals)."""
+        current = self.journal.path if self.journal is not None else (
+            self._follower.path if self._follower is not None else None)
+        with contextlib.suppress(Exception):
+            self._stats = await asyncio.to_thread(step_stats, self.profile, current, self.state)
 
     def _connections_text(self) -> str:
         if self.pool is None:
@@ -299,7 +315,7 @@ class Controller:
         ``.warning`` says when the remaining critical path no longer fits; None without any history."""
         if self._stats is None:
             exclude = self.journal.path if self.journal is not None else None
-            self._stats = step_stats(self.profile, exclude=exclude)
+            self._stats = step_stats(self.profile, exclude=exclude, state=self.state)
         if not self._stats:
             return None
         running = {sid: r.started for sid, r in self.running.items()}
@@ -343,6 +359,7 @@ class Controller:
         if self.is_driver and connect:
             self._make_runner()
             self._background.append(asyncio.create_task(self._connect(), name="ssh-connect"))
+        self._background.append(asyncio.create_task(self._load_stats(), name="forecast-stats"))
         if poll:
             if self.is_driver:
                 self._make_poller()
@@ -407,12 +424,16 @@ class Controller:
             self.journal.listeners.append(self._journalled)
             self._open_recorder()
             interrupted = sorted(self.session.running)
+            alive = self._last_alive(entries)
             extra: dict[str, Any] = {"handoff_from": handoff_from} if handoff_from else {}
             self._append("session_resume", **session_start_fields(self.profile, "driver", user, host), **extra)
             for step_id in interrupted:
                 still = self._still_running(step_id)
+                started = self.session.steps[step_id].started
+                died = self._died_at(path, entries, step_id, started, alive)
                 self._append(
-                    "step_end", step=step_id, state="cancelled", hosts=[],
+                    "step_end", step=step_id, state="cancelled", hosts=[], started=started, ended=died,
+                    duration=round(died - started, 3),
                     reason="interrupted: the cockpit running it stopped before it finished; "
                            + (still or "check the hosts before firing it again"))
                 if still:
@@ -428,10 +449,44 @@ class Controller:
             self._open_recorder()
             self._append("session_start", **session_start_fields(self.profile, "driver", user, host))
 
+    def _last_alive(self, entries: list[dict[str, Any]]) -> float | None:
+        """The last sign of life of the cockpit that stopped: its last journal entry, or its feed's last
+        heartbeat (a driver killed with SIGKILL leaves its feed file; the lock names it)."""
+        now = self.now()
+        times = [float(e["ts"]) for e in entries
+                 if e.get("type") not in ("journal_repaired", "journal_recovered") and float(e["ts"]) <= now]
+        dead = self.lock.stale
+        feed = inside(dead.feed, self.state.feeds) if dead is not None else None
+        if dead is not None and feed is not None:
+            from cockpit.published import heartbeat
+
+            with contextlib.suppress(OSError, StateError):
+                beat = heartbeat(self.state, feed, dead.pid)
+                if beat is not None and beat <= now:
+                    times.append(beat)
+        return max(times) if times else None
+
+    def _died_at(self, journal: Path, entries: list[dict[str, Any]], step_id: str, started: float,
+                 alive: float | None) -> float:
+        """When an interrupted step died: the later of the cockpit's last sign of life and the step's last
+        recorded output line (never before its start, never after now)."""
+        from cockpit.recording import last_output_time
+
+        times = [started] + ([alive] if alive is not None else [])
+        rel = next((e.get("recording") for e in reversed(entries)
+                    if e.get("type") == "step_start" and e.get("step") == step_id), None)
+        if isinstance(rel, str):
+            printed = last_output_time(journal, rel, started)
+            if printed is not None:
+                times.append(printed)
+        return min(max(times), self.now())
+
     def _open_recorder(self) -> None:
         """The evidence folder beside the journal (step recordings, samples): see `cockpit.recording`."""
         assert self.journal is not None
-        self.recorder = Recorder.beside(self.journal.path, redact=self.redact.deep)
+        shared = self.state.shared     # a bastion-wide directory: the group's observers read the output here
+        self.recorder = Recorder.beside(self.journal.path, redact=self.redact.deep,
+                                        dir_mode=0o750 if shared else 0o700, file_mode=self.state.own_file_mode)
         if self.recorder.error:
             self.notices.append(f"step output cannot be recorded: {self.recorder.error}")
 
@@ -440,8 +495,12 @@ class Controller:
         if self.recorder is None or signal_id not in self.store.signal_ids():
             return
         view = self.store.view(signal_id, self.now(), with_series=False)
+        if view.last_ok is None and not view.stale:   # a backfill before the first live sample
+            self.recorder.samples.backfill(self.now(), signal_id, self.store.view(signal_id, self.now()).series)
+            return
         self.recorder.samples.record(self.now(), signal_id, view.current if view.last_ok else {},
-                                     view.stale_reason if view.stale else None)
+                                     view.stale_reason if view.stale else None,
+                                     view.age if view.max_age is not None else None)
 
     def _still_running(self, step_id: str) -> str | None:
         """What of an interrupted local step's process group still runs on this machine (None: nothing)."""
@@ -521,6 +580,7 @@ class Controller:
             except FileNotFoundError:
                 return
             self._follower = JournalFollower(path)
+            self._recordings = RecordingFollower(self.state, path)
             self.session = Session()
             self._approval_entries = []
 
@@ -554,7 +614,12 @@ class Controller:
             if found is not None:
                 self._follow_journal(found)
         if self._follower is not None:
-            for entry in self._follower.poll():
+            new = self._follower.poll()
+            # the output recorded up to each entry, before it (a step's last lines before its end)
+            lines = self._recordings.entries(new) if self._recordings is not None else []
+            for line in lines:
+                self._emit("output", line)
+            for entry in new:
                 self.session.apply(entry)
                 self._note_approval(entry)
                 self._emit("journal", entry)
@@ -588,8 +653,10 @@ class Controller:
 
     def _apply_feed(self, snap: dict[str, Any]) -> None:
         changed, lines = self._mirror.apply(snap)
+        recorded = self._recordings.steps if self._recordings is not None else set()
         for line in lines:
-            self._emit("output", line)
+            if line.step_id not in recorded:      # those come whole from the recordings
+                self._emit("output", line)
         running: dict[str, RunningStep] = {}
         raw = snap.get("running")
         if isinstance(raw, dict):
@@ -662,6 +729,7 @@ class Controller:
             self._follow_task.cancel()
             self._follow_task = None
         self._follower = None
+        self._recordings = None
         if self.poller is not None:
             await self.poller.stop()
             self.poller = None
@@ -751,6 +819,7 @@ class Controller:
         self.pool = self.runner = None
         self._observed = None
         self._follower = None
+        self._recordings = None
         self.sampling = "driver feed"
         self.driver_state = "none"
         await self._observe_once()

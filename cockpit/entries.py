@@ -162,6 +162,7 @@ class StepEnd(Entry, total=False):
     step: str
     state: str
     started: Timestamp
+    ended: Timestamp            # an interrupted step: when it died (``ts`` is when that was written)
     duration: Seconds
     hosts: list[HostRecord]
     reason: str | None

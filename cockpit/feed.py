@@ -40,6 +40,8 @@ class FeedStatus:
     journal_error: str | None = None    # set while the journal cannot be written
     driver_gone: bool = False           # observers: the driver's cockpit stopped
     approvals: tuple[str, ...] = ()     # pending approvals, worded
+    forecast: str = ""                  # during a rollback: "projected done 12:41 — budget 12:45"
+    forecast_warning: str | None = None  # set when the remaining critical path no longer fits the RTO
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from cockpit import escape
 from cockpit.durations import format_duration
 from cockpit.journal import journals_of, load_journal
 from cockpit.profile.model import Profile
+from cockpit.state import StateDir
 
 CRITICAL_PHASES = ("rollback", "validate")
 
@@ -59,13 +60,22 @@ def durations(entries: Iterable[dict[str, Any]]) -> dict[str, list[float]]:
 
 def stats_from(journals: Iterable[Path]) -> dict[str, StepStats]:
     """Per-step statistics across journal files (unreadable files are skipped)."""
+
+    def read() -> Iterable[list[dict[str, Any]]]:
+        for path in journals:
+            try:
+                yield load_journal(path).entries
+            except OSError:
+                continue
+
+    return stats_of(read())
+
+
+def stats_of(incidents_entries: Iterable[Iterable[dict[str, Any]]]) -> dict[str, StepStats]:
+    """Per-step statistics across incidents, each given as its journal entries."""
     runs: dict[str, list[float]] = {}
     incidents: dict[str, int] = {}
-    for path in journals:
-        try:
-            entries = load_journal(path).entries
-        except OSError:
-            continue
+    for entries in incidents_entries:
         for step, ds in durations(entries).items():
             runs.setdefault(step, []).extend(ds)
             incidents[step] = incidents.get(step, 0) + 1
@@ -73,9 +83,9 @@ def stats_from(journals: Iterable[Path]) -> dict[str, StepStats]:
             for step, ds in runs.items()}
 
 
-def step_stats(profile: Profile, exclude: Path | None = None) -> dict[str, StepStats]:
+def step_stats(profile: Profile, exclude: Path | None = None, state: StateDir | None = None) -> dict[str, StepStats]:
     """Statistics from every journal of ``profile`` (but ``exclude``, the incident in progress)."""
-    return stats_from(p for p in journals_of(profile) if exclude is None or p != exclude)
+    return stats_from(p for p in journals_of(profile, state) if exclude is None or p != exclude)
 
 
 @dataclass(frozen=True)

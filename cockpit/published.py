@@ -270,3 +270,14 @@ class FeedMirror:
             self._failed[sid] = stale_since
             changed = True
         return changed
+
+
+def heartbeat(state: StateDir, path: Path, pid: int | None = None) -> float | None:
+    """The last time a driver's feed says it was alive (its snapshot's ``ts``), when the file is still
+    there (a driver killed with SIGKILL leaves it) and, with ``pid``, was written by that process."""
+    snap = FeedReader(state, path).poll()
+    if snap is None or (pid is not None and snap.get("pid") != pid):
+        return None
+    ts = _num(snap.get("ts"))
+    return ts if ts is not None and math.isfinite(ts) else None
+

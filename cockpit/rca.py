@@ -150,7 +150,7 @@ def host_results(entries: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, 
             if not isinstance(h, dict):
                 continue
             out.setdefault(str(h.get("host")), []).append({
-                "step": e.get("step"), "ended": e["ts"], "state": h.get("state"),
+                "step": e.get("step"), "ended": e.get("ended", e["ts"]), "state": h.get("state"),
                 "exit_status": h.get("exit_status"), "duration": h.get("duration"), "error": h.get("error"),
                 "recording": recs.get(h.get("host"))})
     return out

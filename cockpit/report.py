@@ -223,7 +223,7 @@ def _steps(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             ended = open_runs.pop(str(e.get("step")), None)
             if ended is None:
                 continue
-            ended.update(ended=e.get("ts"), duration=e.get("duration"), state=e.get("state"),
+            ended.update(ended=e.get("ended", e.get("ts")), duration=e.get("duration"), state=e.get("state"),
                          hosts=list(e.get("hosts") or []), reason=e.get("reason"))
     for run in open_runs.values():
         run["state"] = "no end recorded"

@@ -98,7 +98,8 @@ class Session:
             sid = str(e.get("step"))
             rec = self.steps.get(sid) or StepRecord(sid, "running", float(e.get("started", ts)))
             rec.state = str(e.get("state", "failed"))
-            rec.ended = ts
+            died = e.get("ended")   # an interrupted step: when it died, not when that was written
+            rec.ended = float(died) if isinstance(died, int | float) and not isinstance(died, bool) else ts
             rec.hosts = list(e.get("hosts", []))
             rec.reason = e.get("reason")
             self.steps[sid] = rec

@@ -133,3 +133,5 @@ class HeaderInfo:
     connections: str = ""  # e.g. "ssh 3/3"
     lock_scope: str = ""  # "bastion-wide" or "this user only" (who the driver lock excludes)
     alert: str = ""  # what stops the cockpit from acting, e.g. "JOURNAL BROKEN: disk full" (drawn loud)
+    forecast: str = ""  # "projected done 12:41 — budget 12:45" (during a rollback, from earlier incidents)
+    forecast_late: bool = False  # the projection passes the budget: drawn as a warning

@@ -66,6 +66,8 @@ class CockpitHeader(Widget):
             (" " if info.alert else "", ""),
             (rto, style),
             (lock, "$text-muted"),   # before the note: who drives must never be cut off
+            (f"  {'⚠ ' if info.forecast_late else ''}{info.forecast}" if info.forecast else "",
+             "bold $warning" if info.forecast_late else "$text-muted"),
             (f"   {info.note}" if info.note else "", "italic $text-muted"),
         )
         return Content("\n").join([first, second])

@@ -53,6 +53,11 @@ class LogPane(RichLog):
             if step_id is None or line.step_id == step_id:
                 self.write(self._format(line))
 
+    def reset(self) -> None:
+        """Forget every line (a replay jumping back redraws the pane as it was then)."""
+        self._kept.clear()
+        self.clear()
+
     def steps_seen(self) -> list[str]:
         """Step ids with output, in order of first appearance."""
         return list(dict.fromkeys(line.step_id for line in self._kept))

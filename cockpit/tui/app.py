@@ -177,6 +177,7 @@ class CockpitApp(StepActions):
         self._groups: dict[str, tuple[str, str, set[str]]] = {}  # key -> (wording, first message, hosts)
         self._group_timers: dict[str, Timer] = {}
         self._has_output = False
+        self._late_said = False     # the forecast's "no longer fits" was notified (again once it fits)
         self._is_driver = status.is_driver  # refreshed every clock tick (output lines do not ask)
         self.notices: list[Notice] = []  # every notification shown (tests read it)
         self.journal_path: str | None = None  # the journal of this session, printed on quit
@@ -633,7 +634,12 @@ class CockpitApp(StepActions):
             connections=status.connections,
             lock_scope=status.lock_scope,
             alert=present.status_alert(status),
+            forecast=status.forecast,
+            forecast_late=status.forecast_warning is not None,
         )
+        if status.forecast_warning is not None and not self._late_said:
+            self.notify(f"RTO forecast: {status.forecast_warning}", severity="warning", timeout=20)
+        self._late_said = status.forecast_warning is not None
         self.header.info = info  # an idle cockpit stays idle: equal info repaints nothing
         running = bool(self.feed is not None and self.feed.running) or bool(session is not None and session.running)
         if running or (started is not None and ended is None):  # elapsed times and countdowns move

@@ -30,13 +30,36 @@ KINDS: dict[str, tuple[str, bool, bool, bool]] = {
     "help": ("help", False, False, False),
     "read-only": ("", False, True, False),
     "all-green": ("", True, False, False),
+    "forecast-late": ("", False, False, False),
 }
 # every kind at 120x36; the four the issue names also at 80x24 and 200x50
 SCENES = tuple(
     [f"{kind}-{size}" for kind in ("mid-rollback", "typed-confirmation", "failed-step-detail", "help")
      for size in SIZES]
-    + ["read-only-120x36", "all-green-120x36"]
+    + ["read-only-120x36", "all-green-120x36", "forecast-late-120x36"]
 )
+
+
+# earlier drills of the profile (seconds each rollback/validate step took, one row per drill): the
+# forecast-late scene's projection is computed from these by cockpit.forecast, as live
+EARLIER_DRILLS = (
+    {"announce-start": 1.0, "horizon-pause": 20.0, "fpm-flag": 15.0, "fpm-reload": 40.0, "octane-stop": 60.0,
+     "migrate-rollback": 480.0, "horizon-continue": 20.0, "announce-end": 1.0},
+    {"announce-start": 1.0, "horizon-pause": 30.0, "fpm-flag": 20.0, "fpm-reload": 60.0, "octane-stop": 90.0,
+     "migrate-rollback": 600.0, "horizon-continue": 30.0, "announce-end": 1.0},
+    {"announce-start": 2.0, "horizon-pause": 25.0, "fpm-flag": 18.0, "fpm-reload": 50.0, "octane-stop": 75.0,
+     "migrate-rollback": 540.0, "horizon-continue": 25.0, "announce-end": 2.0},
+)
+
+
+def earlier_journals(rollback: float) -> list[list[dict[str, Any]]]:
+    """The journals those drills left (only what the forecast reads: each step's ``step_end``)."""
+    out = []
+    for n, drill in enumerate(EARLIER_DRILLS, 1):
+        day = rollback - n * 7 * 86400.0
+        out.append([{"type": "step_end", "ts": day + i * 600.0, "step": step, "state": "ok", "duration": took}
+                    for i, (step, took) in enumerate(drill.items())])
+    return out
 
 
 @dataclass(frozen=True)
@@ -246,6 +269,17 @@ def build(name: str) -> tuple[Any, Callable[[Any], Any]]:
     fixed = fixed_feed(profile, sc.green, failed=sc.failed)
     if sc.read_only:
         fixed.status_ = FeedStatus(is_driver=False, read_only=True, lock_holder=fixed.status_.lock_holder)
+    if name.startswith("forecast-late"):
+        from dataclasses import replace
+
+        from cockpit.forecast import project, stats_of
+
+        session = fixed.session
+        assert session.rollback_started is not None
+        f = project(profile, stats_of(earlier_journals(session.rollback_started)), now=T0, done=session.done,
+                    running={s: session.steps[s].started for s in session.running},
+                    rollback_started=session.rollback_started)
+        fixed.status_ = replace(fixed.status_, forecast=f.text(), forecast_warning=f.warning)
     app = CockpitApp(profile, feed=fixed, read_only=sc.read_only, clock=lambda: T0, user_host=USER_HOST)
 
     async def setup(pilot: Any) -> None:

@@ -116,6 +116,17 @@ CASES: list[tuple[str, list[str], int, bool, str]] = [
     ("member-before-setup", ["--member", "u", "setup-bastion", "--group", "g"], 2, False,
      "--member is an option of `cockpit setup-bastion`"),
     ("setup-profile", ["setup-bastion", "--group", "g", "--profile", "{P}"], 2, False, "--profile does not apply"),
+    # replay (#16): read-only by nature; its options are its own; bad values refused before any terminal
+    ("replay-no-terminal", ["replay", "{J}", "--profile", "{P}", "--speed", "10", "--at", "10:00", "--paused"], 2,
+     False, "needs a terminal"),
+    ("replay-read-only", ["--read-only", "replay", "{J}", "--profile", "{P}"], 2, False, "needs a terminal"),
+    ("replay-bad-speed", ["replay", "{J}", "--profile", "{P}", "--speed", "0"], 2, False, "--speed must be"),
+    ("replay-bad-at", ["replay", "{J}", "--profile", "{P}", "--at", "noon"], 2, False, "--at 'noon'"),
+    ("replay-no-profile", ["replay", "{J}"], 2, False, "which profile?"),
+    ("replay-no-journal", ["replay", "{T}", "--profile", "{P}"], 2, False, "No such file"),
+    ("replay-speed-twice", ["replay", "{J}", "--speed", "2", "--speed", "3"], 2, False, "--speed given twice"),
+    ("at-before-replay", ["--at", "10:00", "replay", "{J}"], 2, False, "--at is an option of `cockpit replay`"),
+    ("paused-before-replay", ["--paused", "replay", "{J}"], 2, False, "--paused is an option of `cockpit replay`"),
     # abandon writes the journal: never read-only; its --reason is its own
     ("abandon-read-only", ["abandon", "--profile", "{P}", "--read-only"], 2, False, "cannot be --read-only"),
     ("reason-before-abandon", ["--reason", "x", "abandon", "--profile", "{P}"], 2, False,

@@ -74,3 +74,38 @@ def test_live_output_comes_from_the_feed_and_a_killed_driver_shows_as_gone(basti
     assert r.returncode == 0, r.stderr
     assert "took over a stale driver lock" in r.stderr and a in r.stderr, r.stderr
     assert "resumed session" in r.stderr
+
+
+BURST = """
+[[step]]
+id = "burst"
+title = "A burst of output"
+phase = "prepare"
+kind = "local"
+confirm = "none"
+timeout = "60s"
+command = "seq 1 3000; echo burst-done"
+"""
+
+
+def test_an_observer_of_another_user_gets_every_output_line_from_the_recordings(bastion: Bastion) -> None:
+    """#16: the driver's recordings are readable by the bastion's group, so an observer of another Unix
+    user follows a step's output whole (3,001 lines in a burst; the published feed keeps 200)."""
+    from tests.multiuser.conftest import STEPS, profile_text
+
+    a, b, _ = bastion.users.names
+    profile = bastion.profile.with_name("burst.toml")
+    profile.write_text(profile_text(bastion.marks, steps=STEPS + BURST))
+    profile.chmod(0o644)
+    w = Lines(bastion.popen(b, "watch", "--profile", str(profile), "--json"))
+    try:
+        w.find(lambda e: e["kind"] == "driver", what="the observer to start")
+        driver = bastion.popen(a, "run", "burst", "--profile", str(profile))
+        w.find(lambda e: e["kind"] == "journal" and e["entry"]["type"] == "step_start", what="the step's start")
+        w.find(lambda e: e["kind"] == "journal" and e["entry"]["type"] == "step_end", timeout=60, what="its end")
+        assert driver.wait(60) == 0
+    finally:
+        err = w.close()
+    assert "Traceback" not in err
+    texts = [e["text"] for e in w.events if e["kind"] == "output" and e["step"] == "burst"]
+    assert texts == [str(i) for i in range(1, 3001)] + ["burst-done"], (len(texts), texts[:3], texts[-3:])
