@@ -33,6 +33,7 @@ NOT_APPLICABLE: dict[tuple[str | None, str], str] = {
     ("profile", "profile"): "cockpit profile init writes a new profile at PATH; --profile does not apply",
     ("profile", "read_only"): "cockpit profile init writes a file, so it cannot be --read-only",
     ("abandon", "read_only"): "cockpit abandon writes the journal, so it cannot be --read-only",
+    ("serve", "read_only"): "cockpit serve is always read-only: --read-only does not apply",
     ("approve", "read_only"): "cockpit approve answers the driver's request (it writes), so it cannot be --read-only",
     ("setup-bastion", "profile"): "cockpit setup-bastion sets up the machine, not a profile; --profile does not apply",
     ("setup-bastion", "read_only"): "cockpit setup-bastion creates directories, so it cannot be --read-only",
@@ -175,6 +176,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop after this long")
     w.add_argument("--no-poll", action="store_true", help="never sample the sources, even with no driver")
 
+    sv = sub.add_parser("serve", help="the read-only observer view in a browser (one process per visitor)")
+    _add_globals(sv, "serve")
+    sv.add_argument("--port", type=int, default=8000, metavar="N", action=_Once, help="TCP port (default 8000)")
+    sv.add_argument("--host", default="127.0.0.1", metavar="ADDR", action=_Once,
+                    help="address to bind (default 127.0.0.1: reach it through `ssh -L`)")
+    sv.add_argument("--max-visitors", type=int, default=8, metavar="N", action=_Once,
+                    help="concurrent visitors at most (each is a process; default 8)")
+    sv.add_argument("--idle-timeout", type=float, default=1800.0, metavar="SECONDS", action=_Once,
+                    help="disconnect a visitor after this long without input from the browser (default 1800)")
+
     ap = sub.add_parser("approve", help="approve (or refuse) a step the driver waits to run: the two-person rule")
     ap.add_argument("step", metavar="STEP")
     _add_globals(ap, "approve")
@@ -254,6 +265,7 @@ _COMMANDS = {
     "setup-bastion": "cockpit.commands.setup_bastion",
     "watch": "cockpit.commands.watch",
     "approve": "cockpit.commands.approve",
+    "serve": "cockpit.commands.serve",
 }
 
 

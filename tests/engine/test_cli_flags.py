@@ -116,6 +116,13 @@ CASES: list[tuple[str, list[str], int, bool, str]] = [
     ("member-before-setup", ["--member", "u", "setup-bastion", "--group", "g"], 2, False,
      "--member is an option of `cockpit setup-bastion`"),
     ("setup-profile", ["setup-bastion", "--group", "g", "--profile", "{P}"], 2, False, "--profile does not apply"),
+    # serve: always read-only; its options are its own; bad values are refused before anything binds
+    ("serve-read-only", ["serve", "--profile", "{P}", "--read-only"], 2, False, "always read-only"),
+    ("port-before-serve", ["--port", "8000", "serve", "--profile", "{P}"], 2, False,
+     "--port is an option of `cockpit serve`"),
+    ("serve-bad-port", ["serve", "--profile", "{P}", "--port", "70000"], 2, False, "--port must be"),
+    ("serve-bad-cap", ["serve", "--profile", "{P}", "--max-visitors", "0"], 2, False, "--max-visitors must be"),
+    ("serve-bad-idle", ["serve", "--profile", "{P}", "--idle-timeout", "-1"], 2, False, "--idle-timeout must be"),
     # abandon writes the journal: never read-only; its --reason is its own
     ("abandon-read-only", ["abandon", "--profile", "{P}", "--read-only"], 2, False, "cannot be --read-only"),
     ("reason-before-abandon", ["--reason", "x", "abandon", "--profile", "{P}"], 2, False,
@@ -242,6 +249,7 @@ COMMANDS: dict[str | None, list[str]] = {
     None: [], "demo": ["demo"], "check": ["check"], "status": ["status"], "run": ["run", "touch"],
     "report": ["report", "j.jsonl"], "profile": ["profile", "init", "new.toml"], "abandon": ["abandon"],
     "watch": ["watch"], "approve": ["approve", "touch"], "setup-bastion": ["setup-bastion", "--group", "g"],
+    "serve": ["serve"],
 }
 
 
