@@ -8,7 +8,12 @@ own buffer in the page (see conftest).
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from tests.serve.conftest import Page, Served, Stage, wait_for
@@ -100,6 +105,8 @@ def test_keys_that_fire_steps_do_nothing_in_the_browser(
     before = [e["type"] for e in stage.entries()]
     kb = page.page.keyboard
     page.page.click("#terminal")
+    kb.press("r")                      # start the RTO clock: the keys reach the visitor's app, which refuses
+    page.wait_text(r"nothing can be fired", timeout=10)
     for key in ("Enter", "r", "R", "e", "E", "space", "t", "x", "c", "s", "Enter", "y", "Enter"):
         kb.press(key if len(key) == 1 or key in ("Enter",) else "Space")
     kb.press("Control+p")              # the command palette: fire / tick / take over by name
@@ -112,15 +119,17 @@ def test_keys_that_fire_steps_do_nothing_in_the_browser(
     kb.type("Take over")
     kb.press("Enter")
     kb.press("Enter")
-    page.wait_text(r"read-only|nothing can be fired|served read-only", timeout=10)
+    time_to_settle = wait_for(served.stderr_text, 5, "the server's log")
+    assert "joined" in time_to_settle
     n = driver.send(op="state")
     state = driver.find(lambda e: e["kind"] == "state", after=n, what="the driver's state")
     assert state["is_driver"] and state["rollback_started"] is None
     after = [e["type"] for e in stage.entries()]
     new = after[len(before):]
     assert not [t for t in new if t in ACTIONS], new
-    assert page.screen_text()                  # the visitor's screen is still up
     assert not page.closed()
+    driver.fire("prepare")                      # the visitor's screen is still live after all that
+    page.wait_text(r"prepared by", timeout=15)
 
 
 def test_driver_gone_is_shown_the_server_stays_up_and_follows_the_next_driver(
@@ -163,3 +172,56 @@ def test_an_idle_visitor_is_disconnected_and_its_visit_ends_as_idle(
     left = wait_for(lambda: visits(stage, "observer_left"), 15, "the visit's end in the journal")
     assert left[0]["reason"] == "idle"
     assert json.dumps(left)  # plain JSON values
+
+
+def _visitor_processes(root: int) -> list[int]:
+    """Every process under ``root`` running a visitor's screen (``cockpit.tui.served``)."""
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        for k in map(int, kids):
+            todo.append(k)
+            try:
+                if b"cockpit.tui.served" in Path(f"/proc/{k}/cmdline").read_bytes():
+                    found.append(k)
+            except OSError:
+                pass
+    return found
+
+
+def test_a_hung_or_killed_visitor_does_not_affect_the_others_or_the_driver(
+        stage: Stage, driver_factory: Any, serve_factory: Any, pages: Any) -> None:
+    driver = driver_factory()
+    served: Served = serve_factory()
+    # a visitor that connects and then never reads a byte (a frozen laptop)
+    host, port = served.base.split("//")[1].rstrip("/").split(":")
+    hung = socket.create_connection((host, int(port)), timeout=5)
+    hung.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    hung.sendall((f"GET /ws?width=200&height=60 HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+                  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                  f"Sec-WebSocket-Version: 13\r\nCookie: cockpit_serve={served.token}\r\n\r\n").encode())
+    hung_proc = wait_for(lambda: _visitor_processes(served.proc.pid), 20, "the hung visitor's process")
+    victim: Page = pages()
+    victim.open(served.url)
+    victim.wait_text(r"serve-test")
+    victims = wait_for(lambda: set(_visitor_processes(served.proc.pid)) - set(hung_proc), 20, "the victim's process")
+    watcher: Page = pages()
+    watcher.open(served.url)
+    watcher.wait_text(r"serve-test")
+    for pid in victims:
+        os.kill(pid, signal.SIGKILL)              # one visitor's screen dies
+    wait_for(victim.closed, 20, "the killed visitor's page to say its session ended")
+    driver.fire("slow")
+    watcher.wait_text(r"tick-\d+", timeout=20)   # the other visitor follows on, live
+    n = driver.send(op="state")
+    assert driver.find(lambda e: e["kind"] == "state", after=n, what="the driver")["is_driver"]
+    assert served.proc.poll() is None
+    assert not watcher.closed()
+    fresh: Page = pages()                         # and the server takes new visitors
+    fresh.open(served.url)
+    fresh.wait_text(r"tick-\d+|Long step", timeout=20)
+    hung.close()
