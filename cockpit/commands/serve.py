@@ -43,7 +43,8 @@ async def _serve(args: argparse.Namespace, profile_path: str, title: str, visits
     from cockpit.state import whoami
 
     user, host = whoami()
-    command = shlex.join([sys.executable, "-m", "cockpit.tui.served", "--profile", profile_path])
+    # exec: the visitor's process is the app itself (no shell between: a kill reaches it)
+    command = "exec " + shlex.join([sys.executable, "-m", "cockpit.tui.served", "--profile", profile_path])
     opts = ServeOptions(command=command, title=title, host=args.host, port=args.port,
                         max_visitors=args.max_visitors, idle_timeout=args.idle_timeout, by=f"{user}@{host}")
     server = CockpitServer(opts, visits if isinstance(visits, VisitLog) else None)
