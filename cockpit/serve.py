@@ -84,6 +84,7 @@ class Visit:
     started: float
     last_input: float
     reason: str = "closed"
+    joined: bool = False             # its websocket opened (and its joining was recorded)
     ws: web.WebSocketResponse | None = None
     service: AppService | None = None
 
@@ -147,7 +148,8 @@ class CockpitServer:
         if len(self.visitors) >= self.opts.max_visitors:
             return web.Response(status=503, text=full_page(len(self.visitors), self.opts.max_visitors),
                                 content_type="text/html")
-        return web.Response(text=cockpit_page(self.opts.title), content_type="text/html")
+        size = _int(request.query.get("fontsize"), 14, 8, 32)     # ?fontsize=18 for a projector
+        return web.Response(text=cockpit_page(self.opts.title, size), content_type="text/html")
 
     # -- one visitor -------------------------------------------------------------------------------------
     async def handle_websocket(self, request: web.Request) -> web.StreamResponse:
@@ -166,7 +168,8 @@ class CockpitServer:
             return await self._visit(request, visit)
         finally:
             self.visitors.pop(visit.id, None)
-            self._record("left", visit, reason=visit.reason, duration=round(self.clock() - visit.started, 3))
+            if visit.joined:
+                self._record("left", visit, reason=visit.reason, duration=round(self.clock() - visit.started, 3))
             self.say(f"visitor {visit.id} left ({visit.reason}) after {self.clock() - visit.started:.0f}s; "
                      f"{len(self.visitors)} watching")
 
@@ -176,6 +179,7 @@ class CockpitServer:
         width = _int(request.query.get("width"), 80, 20, 500)
         height = _int(request.query.get("height"), 24, 5, 300)
         await ws.prepare(request)
+        visit.joined = True
         self._record("joined", visit)
         self.say(f"visitor {visit.id} joined from {visit.remote} ({visit.user_agent or 'no user agent'}); "
                  f"{len(self.visitors)}/{self.opts.max_visitors} watching")

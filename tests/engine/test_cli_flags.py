@@ -123,6 +123,7 @@ CASES: list[tuple[str, list[str], int, bool, str]] = [
     ("serve-bad-port", ["serve", "--profile", "{P}", "--port", "70000"], 2, False, "--port must be"),
     ("serve-bad-cap", ["serve", "--profile", "{P}", "--max-visitors", "0"], 2, False, "--max-visitors must be"),
     ("serve-bad-idle", ["serve", "--profile", "{P}", "--idle-timeout", "-1"], 2, False, "--idle-timeout must be"),
+    ("serve-empty-host", ["serve", "--profile", "{P}", "--host", " "], 2, False, "--host is empty"),
     # abandon writes the journal: never read-only; its --reason is its own
     ("abandon-read-only", ["abandon", "--profile", "{P}", "--read-only"], 2, False, "cannot be --read-only"),
     ("reason-before-abandon", ["--reason", "x", "abandon", "--profile", "{P}"], 2, False,
