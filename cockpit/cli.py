@@ -33,6 +33,7 @@ NOT_APPLICABLE: dict[tuple[str | None, str], str] = {
     ("profile", "profile"): "cockpit profile init writes a new profile at PATH; --profile does not apply",
     ("profile", "read_only"): "cockpit profile init writes a file, so it cannot be --read-only",
     ("abandon", "read_only"): "cockpit abandon writes the journal, so it cannot be --read-only",
+    ("serve", "read_only"): "cockpit serve is always read-only: --read-only does not apply",
     ("approve", "read_only"): "cockpit approve answers the driver's request (it writes), so it cannot be --read-only",
     ("setup-bastion", "profile"): "cockpit setup-bastion sets up the machine, not a profile; --profile does not apply",
     ("setup-bastion", "read_only"): "cockpit setup-bastion creates directories, so it cannot be --read-only",
@@ -182,6 +183,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="playback speed: 1 = real time, 10 = ten times faster")
     rp.add_argument("--at", metavar="HH:MM[:SS]", action=_Once, help="start at this time of the incident")
     rp.add_argument("--paused", action="store_true", help="start paused (space plays)")
+    sv = sub.add_parser("serve", help="the read-only observer view in a browser (one process per visitor)")
+    _add_globals(sv, "serve")
+    sv.add_argument("--port", type=int, default=8000, metavar="N", action=_Once, help="TCP port (default 8000)")
+    sv.add_argument("--host", default="127.0.0.1", metavar="ADDR", action=_Once,
+                    help="address to bind (default 127.0.0.1: reach it through `ssh -L`)")
+    sv.add_argument("--max-visitors", type=int, default=8, metavar="N", action=_Once,
+                    help="concurrent visitors at most (each is a process; default 8)")
+    sv.add_argument("--idle-timeout", type=float, default=1800.0, metavar="SECONDS", action=_Once,
+                    help="disconnect a visitor after this long without input from the browser (default 1800)")
 
     ap = sub.add_parser("approve", help="approve (or refuse) a step the driver waits to run: the two-person rule")
     ap.add_argument("step", metavar="STEP")
@@ -263,6 +273,7 @@ _COMMANDS = {
     "watch": "cockpit.commands.watch",
     "approve": "cockpit.commands.approve",
     "replay": "cockpit.commands.replay",
+    "serve": "cockpit.commands.serve",
 }
 
 

@@ -74,7 +74,7 @@ from cockpit.results import HostResult, OutputLine, StepResult
 from cockpit.secrets import redact_lines
 from cockpit.series import SeriesStore
 from cockpit.session import JournalFollower, Session
-from cockpit.state import StateDir, StateError, state_for, whoami
+from cockpit.state import StateDir, StateError, profile_key, state_for, whoami
 from cockpit.steps.context import IncidentFacts, StepContext
 from cockpit.targets import where_it_runs
 
@@ -375,6 +375,26 @@ class Controller:
         self.lock.update(journal=str(self.journal.path), feed=str(self.published.path))
         self.published.publish(force=True)
         self._background.append(asyncio.create_task(self.published.run(), name="feed-publish"))
+        self._background.append(asyncio.create_task(self._journal_visits(), name="serve-visits"))
+
+    async def _journal_visits(self, interval: float = 1.0) -> None:
+        """Driver: journal the browser visits of `cockpit serve` (its server cannot write the journal)."""
+        from cockpit.serve_visits import EVENTS, VisitCollector
+
+        journal = self.journal
+        if journal is None:
+            return
+        entries = self.journal_entries()
+        since = min((float(e["ts"]) for e in entries[:1]), default=self.now())
+        seen = {(str(e.get("visit")), "joined" if e["type"] == "observer_joined" else "left")
+                for e in entries if e["type"] in EVENTS.values()}
+        collector = VisitCollector(self.state, profile_key(self.profile), since, seen)
+        while self.journal is journal and self.is_driver:
+            for rec in collector.collect():
+                event = EVENTS[rec.pop("event")]
+                rec["at"] = rec.pop("ts")
+                self._append(event, **rec)
+            await asyncio.sleep(interval)
 
     async def stop(self) -> None:
         for step_id in list(self._tasks) + list(self._approval_cancel):

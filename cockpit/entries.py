@@ -27,6 +27,7 @@ EntryType = Literal[
     "journal_repaired", "journal_recovered", "batch",
     "approval_requested", "approval_granted", "approval_refused", "approval_rejected", "approval_expired",
     "approval_cancelled", "handoff_offered", "handoff_expired", "handoff",
+    "observer_joined", "observer_left",
 ]
 ENTRY_TYPES: tuple[EntryType, ...] = get_args(EntryType)
 
@@ -258,6 +259,23 @@ class Handoff(Entry, total=False):
     rto_elapsed: Seconds | None
 
 
+class ObserverVisit(Entry, total=False):
+    """A browser visitor of ``cockpit serve`` began or ended watching (`cockpit.serve_visits`).
+
+    ``visit`` pairs the two; ``remote`` and ``user_agent`` are what the server saw (the
+    address as the server sees it: through ``ssh -L`` it is the tunnel's loopback end);
+    ``by`` is who runs the server; ``reason`` why the visit ended (closed, idle, server stopped).
+    """
+
+    visit: str
+    remote: str | None
+    user_agent: str | None
+    by: str | None
+    reason: str | None
+    duration: Seconds | None
+    at: Timestamp
+
+
 KINDS: dict[EntryType, type] = {
     "session_start": SessionStart, "session_resume": SessionStart, "session_end": SessionEnd,
     "session_abandoned": SessionAbandoned, "rollback_start": RollbackStart, "rollback_end": RollbackEnd,
@@ -268,6 +286,7 @@ KINDS: dict[EntryType, type] = {
     "approval_requested": Approval, "approval_granted": Approval, "approval_refused": Approval,
     "approval_rejected": Approval, "approval_expired": Approval, "approval_cancelled": Approval,
     "handoff_offered": Handoff, "handoff_expired": Handoff, "handoff": Handoff,
+    "observer_joined": ObserverVisit, "observer_left": ObserverVisit,
 }
 assert set(KINDS) == set(ENTRY_TYPES)
 

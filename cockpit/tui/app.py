@@ -354,8 +354,9 @@ class CockpitApp(StepActions):
             how = ("ctrl+p → Take over driving" if not getattr(c, "forced_read_only", True)
                    else f"start `cockpit --profile {self.profile.path}` to take over")
             how += " (same journal, same RTO clock)"
-            self.notify(f"driver gone (since {since}): {how}; this cockpit now samples the sources itself",
-                        severity="warning", timeout=30)
+            after = ("this cockpit now samples the sources itself" if getattr(c, "polls_sources", True)
+                     else "the panels show the driver's last samples going stale")
+            self.notify(f"driver gone (since {since}): {how}; {after}", severity="warning", timeout=30)
         self._clock_tick()
 
     def _step_event(self, ev: StepEvent) -> None:
@@ -604,7 +605,8 @@ class CockpitApp(StepActions):
         c = self.controller
         if c is not None and getattr(c, "driver_state", "") == "gone":
             since = getattr(c, "driver_gone_since", None)
-            gone = f"driver gone (since {clock(since)[:8] if since else '?'}), sampling here"
+            here = ", sampling here" if getattr(c, "polls_sources", True) else ", waiting for the next driver"
+            gone = f"driver gone (since {clock(since)[:8] if since else '?'}){here}"
             return f"{gone} · {self.note}" if self.note else gone
         return self.note
 

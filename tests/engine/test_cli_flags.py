@@ -127,6 +127,14 @@ CASES: list[tuple[str, list[str], int, bool, str]] = [
     ("replay-speed-twice", ["replay", "{J}", "--speed", "2", "--speed", "3"], 2, False, "--speed given twice"),
     ("at-before-replay", ["--at", "10:00", "replay", "{J}"], 2, False, "--at is an option of `cockpit replay`"),
     ("paused-before-replay", ["--paused", "replay", "{J}"], 2, False, "--paused is an option of `cockpit replay`"),
+    # serve: always read-only; its options are its own; bad values are refused before anything binds
+    ("serve-read-only", ["serve", "--profile", "{P}", "--read-only"], 2, False, "always read-only"),
+    ("port-before-serve", ["--port", "8000", "serve", "--profile", "{P}"], 2, False,
+     "--port is an option of `cockpit serve`"),
+    ("serve-bad-port", ["serve", "--profile", "{P}", "--port", "70000"], 2, False, "--port must be"),
+    ("serve-bad-cap", ["serve", "--profile", "{P}", "--max-visitors", "0"], 2, False, "--max-visitors must be"),
+    ("serve-bad-idle", ["serve", "--profile", "{P}", "--idle-timeout", "-1"], 2, False, "--idle-timeout must be"),
+    ("serve-empty-host", ["serve", "--profile", "{P}", "--host", " "], 2, False, "--host is empty"),
     # abandon writes the journal: never read-only; its --reason is its own
     ("abandon-read-only", ["abandon", "--profile", "{P}", "--read-only"], 2, False, "cannot be --read-only"),
     ("reason-before-abandon", ["--reason", "x", "abandon", "--profile", "{P}"], 2, False,
@@ -253,6 +261,7 @@ COMMANDS: dict[str | None, list[str]] = {
     None: [], "demo": ["demo"], "check": ["check"], "status": ["status"], "run": ["run", "touch"],
     "report": ["report", "j.jsonl"], "profile": ["profile", "init", "new.toml"], "abandon": ["abandon"],
     "watch": ["watch"], "approve": ["approve", "touch"], "setup-bastion": ["setup-bastion", "--group", "g"],
+    "serve": ["serve"],
 }
 
 
