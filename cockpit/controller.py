@@ -91,6 +91,8 @@ class RunningStep:
     hosts: tuple[str, ...]
     done: dict[str, HostResult] = field(default_factory=dict)
     batch: tuple[int, int] | None = None   # (batch running or last run, batches) of a batched step
+    active: tuple[str, ...] | None = None  # a batched step: the hosts of the batch out (None: every host)
+    active_since: float | None = None      # when that batch started
     recording: StepRecording | None = None
 
     @property
@@ -1174,6 +1176,8 @@ class Controller:
 
         def event(e: BatchEvent) -> None:
             run.batch = (e.index, e.total)
+            if e.event == "batch_start":
+                run.active, run.active_since = e.hosts, self.now()
             self._append("batch", step=e.step_id, event=e.event, batch=e.index, batches=e.total,
                          hosts=list(e.hosts), ok=e.ok, failed=e.failed, waited=round(e.waited, 3),
                          passed=e.passed, reason=e.reason)
@@ -1205,7 +1209,18 @@ class Controller:
         rollout = self._rollouts.get(step_id)
         if rollout is None:
             return False
+        if rollout.stopping:
+            return True
         rollout.stop_after_batch()
+        from cockpit.batches import BatchEvent
+
+        run = self.running.get(step_id)
+        index, total = run.batch if run is not None and run.batch is not None else (0, 0)
+        e = BatchEvent(step_id, "stop_asked", index, total,
+                       reason=f"stop after batch {index} of {total}, asked by {self.driver or '?'}")
+        self._append("batch", step=step_id, event=e.event, batch=index, batches=total, reason=e.reason,
+                     by=self.driver or "?")
+        self._emit("batch", e)
         return True
 
     def _cancelled_result(self, step: StepSpec, run: RunningStep, command: str | None,
