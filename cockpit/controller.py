@@ -1163,14 +1163,21 @@ class Controller:
         if step.kind == "ansible":   # like ssh: on the step's hosts (or --hosts), per-host progress
             from cockpit.steps import ansible
 
-            return await ansible.execute(step, self._context(note, step), output, hosts=list(targets),
-                                         on_host_done=host_done)
+            ctx = self._context(note, step)
+            if step.batch:   # one ansible run per batch (--limit to the batch's hosts)
+                async def one_batch(hosts: list[str], out: Callable[[OutputLine], None] | None,
+                                    done: Callable[[HostResult], None] | None) -> StepResult:
+                    return await ansible.execute(step, ctx, out, hosts=hosts, on_host_done=done)
+
+                return await self._rollout(step, run, list(targets), output, host_done, run_batch=one_batch)
+            return await ansible.execute(step, ctx, output, hosts=list(targets), on_host_done=host_done)
         from cockpit import steps
 
         return await steps.execute(step, self._context(note, step), output)
 
     async def _rollout(self, step: StepSpec, run: RunningStep, hosts: list[str] | None,
-                       output: Callable[[OutputLine], None], host_done: Callable[[HostResult], None]) -> StepResult:
+                       output: Callable[[OutputLine], None], host_done: Callable[[HostResult], None],
+                       *, run_batch: Any = None) -> StepResult:
         """A batched step (`cockpit.batches`): each batch and gate journalled as a `batch` entry."""
         from cockpit.batches import BatchEvent, Rollout
 
@@ -1184,8 +1191,8 @@ class Controller:
             self._emit("batch", e)
             self._emit("step", e.step_id, None)
 
-        rollout = Rollout(self.runner, step, hosts, gate=self._wait_gate, on_event=event,
-                          on_output=output, on_host_done=host_done)
+        rollout = Rollout(self.runner if run_batch is None else None, step, hosts, gate=self._wait_gate,
+                          on_event=event, on_output=output, on_host_done=host_done, run_batch=run_batch)
         self._rollouts[step.id] = rollout
         try:
             return await rollout.run()

@@ -418,8 +418,9 @@ class StepSpec:
     batch: tuple[str, ...] = field(
         default=(),
         metadata=doc(
-            "parallel ssh: roll out in batches, e.g. `[1, \"10%\", \"25%\"]` (host counts or shares of the "
-            "hosts; the last size repeats). Each batch runs in parallel and ends before the next starts.",
+            "parallel ssh, ansible: roll out in batches, e.g. `[1, \"10%\", \"25%\"]` (host counts or shares "
+            "of the hosts; the last size repeats). Each batch runs in parallel (ansible: one run with "
+            "`--limit` to the batch) and ends before the next starts.",
             parse="sizes",
         ),
     )

@@ -296,9 +296,9 @@ class Rules:
 
     def step_batch(self, step: StepSpec, path: KeyPath) -> None:
         """``batch``/``max_fail``/``gate``: a parallel ssh step's rollout; the gate names real checks."""
-        if step.batch and (step.kind != "ssh" or step.run != "parallel"):
-            self.rep.error((*path, "batch"), f'batch is for ssh steps with run = "parallel" (this one: '
-                           f'kind = "{step.kind}", run = "{step.run}")')
+        if step.batch and not (step.kind == "ansible" or (step.kind == "ssh" and step.run == "parallel")):
+            self.rep.error((*path, "batch"), f'batch is for ssh steps with run = "parallel" and ansible steps '
+                           f'(this one: kind = "{step.kind}", run = "{step.run}")')
         if step.max_fail != "0" and not step.batch:
             self.rep.error((*path, "max_fail"), "max_fail needs batch (the budget is checked between batches)")
         if step.gate is None:
