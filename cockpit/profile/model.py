@@ -517,6 +517,10 @@ class Profile:
     host_sources: Mapping[str, str] = field(
         default_factory=_empty_map, metadata=doc("Group -> where an inventory group came from.", toml=None)
     )
+    inventory_cache: Mapping[str, str] = field(
+        default_factory=_empty_map,
+        metadata=doc("Ansible inventory -> how it was read (from the cache, or by ansible-inventory).", toml=None),
+    )
     sha256: str = field(default="", metadata=doc("sha256 of the profile file's bytes.", toml=None))
 
     def step(self, step_id: str) -> StepSpec:
