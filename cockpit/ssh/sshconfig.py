@@ -50,6 +50,11 @@ def _host_patterns(keyword: str, rest: str) -> WildcardPatternList | None:
 _LINE = re.compile(r"^\s*([A-Za-z]+)(?:\s*=\s*|\s+|$)(.*?)\s*$")
 
 
+def keyword_of(line: str) -> tuple[str, str]:
+    """``(keyword lowercased, rest)`` of a config line; ``("", "")`` for a comment or blank line."""
+    return _keyword(line)
+
+
 def _keyword(line: str) -> tuple[str, str]:
     """``(keyword lowercased, rest)`` of a config line (``Key value`` or ``Key=value``)."""
     if line.lstrip().startswith("#"):

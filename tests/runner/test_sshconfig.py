@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from asyncssh.config import SSHClientConfig
@@ -58,8 +59,9 @@ def test_port_and_proxyjump_lookups(tmp_path: Path) -> None:
     cfg = tmp_path / "config"
     cfg.write_text("Host withport\n  Port 2200\nHost jumped\n  ProxyJump bastion:2201\nHost plain\n  User u\n")
     known = str(tmp_path / "known_hosts")
-    default = load_settings(SshSettings(config=str(cfg), known_hosts=known))
-    custom = load_settings(SshSettings(config=str(cfg), known_hosts=known, port=2222))
+    # the config file handed to asyncssh (the path every slice that is not simple takes)
+    default = replace(load_settings(SshSettings(config=str(cfg), known_hosts=known)), fast=False)
+    custom = replace(load_settings(SshSettings(config=str(cfg), known_hosts=known, port=2222)), fast=False)
     for host in ("withport", "plain", "jumped"):
         with default.kwargs(host) as kw:
             assert "port" not in kw, host  # asyncssh's own default (22) or the config's Port
@@ -71,3 +73,11 @@ def test_port_and_proxyjump_lookups(tmp_path: Path) -> None:
     assert custom.proxy_jump("jumped") == "bastion:2201"
     assert custom.proxy_jump("plain") is None
     assert "plain" not in custom._parsed  # no parse needed: its slice never mentions ProxyJump
+    # resolved here (simple slices): the same answers, no file
+    fast = replace(custom, fast=True, _parsed={})
+    with fast.kwargs("withport") as kw:
+        assert kw["config"] is None and kw["port"] == 2200 and kw["host"] == "withport"
+    with fast.kwargs("plain") as kw:
+        assert kw["config"] is None and kw["port"] == 2222 and kw["username"] == "u"
+    with fast.kwargs("jumped") as kw:
+        assert kw["config"] != [] and kw["config"] is not None  # ProxyJump: asyncssh reads the slice
