@@ -158,6 +158,10 @@ class ConnectSettings:
     def proxy_jump(self, host: str) -> str | None:
         """The config's ``ProxyJump`` for ``host`` (``None`` when unset or ``none``)."""
         host = self.address(host)
+        if self.slicer is not None:
+            text = self.slicer.text_for(host)
+            if text is not None and "proxyjump" not in text.lower():
+                return None   # asked on every connect: no slice file written to learn nothing
         with self._config_for(host) as paths:
             jump = self._host_option(host, "ProxyJump", paths)
         return str(jump) if jump and str(jump).lower() != "none" else None
