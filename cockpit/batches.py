@@ -1,8 +1,9 @@
-"""Rolling a parallel ssh step out in batches, with a failure budget and a gate between batches.
+"""Rolling a parallel ssh or an ansible step out in batches, with a failure budget and a gate between batches.
 
 ``batch = [1, "10%", "25%"]``: the step's hosts (in group order) are cut into batches of
 those sizes, the last size repeating (Ansible's ``serial``). Each batch runs through the
-:class:`~cockpit.runner.Runner` like a step of its own and ends before the next starts.
+:class:`~cockpit.runner.Runner` (an ansible step: ``run_batch``, one ``ansible-playbook
+--limit`` run per batch) like a step of its own and ends before the next starts.
 After each batch but the last:
 
 - the failure budget: when more hosts failed so far (failed, timeout, unreachable) than
@@ -36,6 +37,12 @@ from cockpit.runner import Runner, StepCancelled
 from cockpit.sizes import plan, resolve
 
 GateWaiter = Callable[[GateSpec], Awaitable[GateOutcome]]
+# runs one batch: (hosts, on_output, on_host_done) -> the batch's result (an ansible step: one
+# ansible-playbook run limited to the batch's hosts); raises StepCancelled when cancelled
+BatchRunner = Callable[
+    [list[str], Callable[[OutputLine], None] | None, Callable[[HostResult], None] | None],
+    Awaitable[StepResult],
+]
 
 
 @dataclass(frozen=True)
@@ -72,13 +79,14 @@ class _Record:
 
 @dataclass
 class Rollout:
-    runner: Runner
+    runner: Runner | None
     step: StepSpec
     hosts: Sequence[str] | None = None
     gate: GateWaiter | None = None
     on_event: Callable[[BatchEvent], None] | None = None
     on_output: Callable[[OutputLine], None] | None = None
     on_host_done: Callable[[HostResult], None] | None = None
+    run_batch: BatchRunner | None = None   # None: each batch through ``runner`` (an ssh step)
     _stop_asked: bool = False
     _results: list[HostResult] = field(default_factory=list)
     _records: list[_Record] = field(default_factory=list)
@@ -94,9 +102,9 @@ class Rollout:
 
     async def run(self) -> StepResult:
         step, started = self.step, time.time()
-        targets = self.runner.hosts_for(step, self.hosts)
+        targets = self._targets()
         if not targets:
-            return await self.runner.run(step, hosts=targets)  # the runner words "no hosts"
+            return await self._run(targets)  # the executor words "no hosts"
         sizes = plan(step.batch, len(targets))
         allowed = resolve(step.max_fail, len(targets), at_least_one=False)
         batches: list[tuple[str, ...]] = self._batches
@@ -111,8 +119,7 @@ class Rollout:
             self._records.append(record)
             self._emit(BatchEvent(step.id, "batch_start", i, len(batches), batch))
             try:
-                result = await self.runner.run(step, hosts=list(batch), on_output=self.on_output,
-                                               on_host_done=self.on_host_done)
+                result = await self._run(list(batch))
             except StepCancelled as exc:
                 self._take(record, exc.result)
                 rest = [h for b in batches[i:] for h in b]
@@ -142,6 +149,18 @@ class Rollout:
         return self._result(started, command, None, stopped)
 
     # -- internals -------------------------------------------------------------------------
+
+    def _targets(self) -> list[str]:
+        if self.runner is not None:
+            return self.runner.hosts_for(self.step, self.hosts)
+        return list(dict.fromkeys(self.hosts or ()))
+
+    async def _run(self, hosts: list[str]) -> StepResult:
+        if self.run_batch is not None:
+            return await self.run_batch(hosts, self.on_output, self.on_host_done)
+        assert self.runner is not None, "a Rollout needs a runner or run_batch"
+        return await self.runner.run(self.step, hosts=hosts, on_output=self.on_output,
+                                     on_host_done=self.on_host_done)
 
     async def _wait_gate(self, gate: GateSpec, record: _Record, i: int, total: int, *, started: float,
                          command: str | None) -> str | None:

@@ -92,6 +92,8 @@ class RunningStep:
     hosts: tuple[str, ...]
     done: dict[str, HostResult] = field(default_factory=dict)
     batch: tuple[int, int] | None = None   # (batch running or last run, batches) of a batched step
+    active: tuple[str, ...] | None = None  # a batched step: the hosts of the batch out (None: every host)
+    active_since: float | None = None      # when that batch started
     recording: StepRecording | None = None
 
     @property
@@ -1252,25 +1254,35 @@ class Controller:
         from cockpit import steps
 
         on_hosts = kind.runs_on == "hosts"   # like ssh: on the step's hosts (or --hosts), per-host progress
-        return await steps.execute(step, self._context(note, step), output,
+        ctx = self._context(note, step)
+        if on_hosts and kind.batchable and step.batch:   # one run per batch, limited to the batch's hosts
+            async def one_batch(hosts: list[str], out: Callable[[OutputLine], None] | None,
+                                done: Callable[[HostResult], None] | None) -> StepResult:
+                return await steps.execute(step, ctx, out, hosts=hosts, on_host_done=done)
+
+            return await self._rollout(step, run, list(targets), output, host_done, run_batch=one_batch)
+        return await steps.execute(step, ctx, output,
                                    hosts=list(targets) if on_hosts else None,
                                    on_host_done=host_done if on_hosts else None)
 
     async def _rollout(self, step: StepSpec, run: RunningStep, hosts: list[str] | None,
-                       output: Callable[[OutputLine], None], host_done: Callable[[HostResult], None]) -> StepResult:
+                       output: Callable[[OutputLine], None], host_done: Callable[[HostResult], None],
+                       *, run_batch: Any = None) -> StepResult:
         """A batched step (`cockpit.batches`): each batch and gate journalled as a `batch` entry."""
         from cockpit.batches import BatchEvent, Rollout
 
         def event(e: BatchEvent) -> None:
             run.batch = (e.index, e.total)
+            if e.event == "batch_start":
+                run.active, run.active_since = e.hosts, self.now()
             self._append("batch", step=e.step_id, event=e.event, batch=e.index, batches=e.total,
                          hosts=list(e.hosts), ok=e.ok, failed=e.failed, waited=round(e.waited, 3),
                          passed=e.passed, reason=e.reason)
             self._emit("batch", e)
             self._emit("step", e.step_id, None)
 
-        rollout = Rollout(self.runner, step, hosts, gate=self._wait_gate, on_event=event,
-                          on_output=output, on_host_done=host_done)
+        rollout = Rollout(self.runner if run_batch is None else None, step, hosts, gate=self._wait_gate,
+                          on_event=event, on_output=output, on_host_done=host_done, run_batch=run_batch)
         self._rollouts[step.id] = rollout
         try:
             return await rollout.run()
@@ -1294,7 +1306,18 @@ class Controller:
         rollout = self._rollouts.get(step_id)
         if rollout is None:
             return False
+        if rollout.stopping:
+            return True
         rollout.stop_after_batch()
+        from cockpit.batches import BatchEvent
+
+        run = self.running.get(step_id)
+        index, total = run.batch if run is not None and run.batch is not None else (0, 0)
+        e = BatchEvent(step_id, "stop_asked", index, total,
+                       reason=f"stop after batch {index} of {total}, asked by {self.driver or '?'}")
+        self._append("batch", step=step_id, event=e.event, batch=index, batches=total, reason=e.reason,
+                     by=self.driver or "?")
+        self._emit("batch", e)
         return True
 
     def _cancelled_result(self, step: StepSpec, run: RunningStep, command: str | None,

@@ -231,6 +231,7 @@ class Batch(Entry, total=False):
     waited: Seconds
     passed: bool | None
     reason: str | None
+    by: str          # stop_asked: who asked to stop after the running batch
 
 
 class Approval(Entry, total=False):

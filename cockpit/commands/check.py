@@ -42,6 +42,8 @@ def main(args: argparse.Namespace) -> int:
     print(f"{loaded.shown}: ok ({summary(loaded.profile)})")
     for line in inventory_lines(loaded.profile):
         print(line)
+    for source, how in loaded.profile.inventory_cache.items():
+        print(f"  {source}: {how}")
     return Exit.OK
 
 

@@ -21,6 +21,7 @@ class Inventory:
     host_vars: dict[str, HostAddress] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # group -> where it came from
     problems: list[tuple[KeyPath, str]] = field(default_factory=list)  # (key under [inventory], message)
+    cache: dict[str, str] = field(default_factory=dict)  # source -> how it was read (cached or not, why)
 
 
 def load_inventory(spec: InventorySpec, base_dir: Path | None, ssh: SshSettings | None) -> Inventory:

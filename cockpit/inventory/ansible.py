@@ -1,5 +1,8 @@
 """Groups from an Ansible inventory, through ``ansible-inventory --list`` (its JSON is the supported interface).
 
+Its answer is cached per user (:mod:`cockpit.inventory.cache`), keyed by the inventory
+files' size, mtime and hash: an unchanged inventory loads without starting Ansible.
+
 Every inventory plugin Ansible has (INI, YAML, directories, scripts, constructed...)
 works the same way, and children groups, ranges (``web-[1:3]``) and group vars are
 resolved by Ansible itself. A group's hosts are its own and its children's, in
@@ -14,11 +17,12 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cockpit.inventory import Inventory, add_group
+from cockpit.inventory import Inventory, add_group, cache
 from cockpit.profile.model import HostAddress, InventorySpec
 
 TIMEOUT = 60.0
@@ -127,14 +131,26 @@ def load_ansible(spec: InventorySpec, base_dir: Path | None, inv: Inventory) -> 
     if tool is None:
         inv.problems.append((("ansible",), f"reading an Ansible inventory needs ansible-inventory: {INSTALL_HINT}"))
         return
-    data, error = _run(tool, sources)
-    if data is None:
-        inv.problems.append((("ansible",), error or "ansible-inventory failed"))
-        return
+    where = "Ansible inventory " + ", ".join(spec.ansible)
+    fp = cache.fingerprint(sources, tool)
+    hit = cache.load(sources, tool, fp)
+    if hit is not None:
+        data, made = hit
+        inv.cache[where] = (f"from the cache (ansible-inventory ran at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(made))}; "
+                            "the inventory files are unchanged since)")
+    else:
+        t0 = time.monotonic()
+        answer, error = _run(tool, sources)
+        if answer is None:
+            inv.problems.append((("ansible",), error or "ansible-inventory failed"))
+            return
+        data = answer
+        took = f"read by ansible-inventory in {time.monotonic() - t0:.2f} s"
+        why_not = cache.store(sources, tool, fp, data)
+        inv.cache[where] = f"{took}; not cached: {why_not}" if why_not else f"{took}; cached for the next load"
     hostvars = data.get("_meta", {}).get("hostvars", {}) if isinstance(data.get("_meta"), dict) else {}
     known = _group_names(data)
     wanted = list(spec.groups) or [g for g in known if g not in _HIDDEN]
-    where = "Ansible inventory " + ", ".join(spec.ansible)
     for i, group in enumerate(wanted):
         if group not in known:
             inv.problems.append((("groups", i) if spec.groups else ("ansible",),

@@ -50,7 +50,7 @@ def rules(ctx: RuleContext, step: StepSpec, path: KeyPath) -> None:
 
 
 register_step_kind(StepKind(
-    name="ansible", runs_on="hosts", execute=execute, preview=preview, previews=True, table=AnsibleSpec,
+    name="ansible", runs_on="hosts", batchable=True, execute=execute, preview=preview, previews=True, table=AnsibleSpec,
     rules=rules, command_line=command_line,
     doc="An Ansible playbook or ad-hoc module (`[step.ansible]`) on the step's host group, with per-host "
         "progress (`pip install 'cockpit[ansible]'`).",

@@ -31,6 +31,9 @@ APP_ACTIONS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "cycle_filter": ("ctrl+f", "Log filter"),
         "cancel_step": ("ctrl+k", "Cancel step"),
         "toggle_theme": ("ctrl+t", "Theme"),
+        # fleets: every host of the selected step; a rolling step stops once its running batch ends
+        "hosts": ("ctrl+o", "Hosts of step"),
+        "stop_after_batch": ("ctrl+backslash", "Stop after batch"),
     }
 )
 APP_KEYS: Mapping[str, str] = MappingProxyType({a: k for a, (k, _label) in APP_ACTIONS.items()})
@@ -49,6 +52,7 @@ _ALIASES = {
     "ctrl+i": "tab",
     "ctrl+m": "enter",
     "ctrl+[": "escape",
+    "ctrl+\\": "ctrl+backslash",
 }
 
 

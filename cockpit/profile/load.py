@@ -100,6 +100,7 @@ def _merge_inventory(
     parts["hosts"] = MappingProxyType({**inv.groups, **declared})
     parts["host_vars"] = MappingProxyType(dict(inv.host_vars))
     parts["host_sources"] = MappingProxyType(dict(inv.sources))
+    parts["inventory_cache"] = MappingProxyType(dict(inv.cache))
     return [g for g in inv.groups if g not in declared]
 
 

@@ -424,8 +424,9 @@ class StepSpec:
     batch: tuple[str, ...] = field(
         default=(),
         metadata=doc(
-            "parallel ssh: roll out in batches, e.g. `[1, \"10%\", \"25%\"]` (host counts or shares of the "
-            "hosts; the last size repeats). Each batch runs in parallel and ends before the next starts.",
+            "parallel ssh, ansible: roll out in batches, e.g. `[1, \"10%\", \"25%\"]` (host counts or shares "
+            "of the hosts; the last size repeats). Each batch runs in parallel (ansible: one run with "
+            "`--limit` to the batch) and ends before the next starts.",
             parse="sizes",
         ),
     )
@@ -526,6 +527,10 @@ class Profile:
     )
     host_sources: Mapping[str, str] = field(
         default_factory=_empty_map, metadata=doc("Group -> where an inventory group came from.", toml=None)
+    )
+    inventory_cache: Mapping[str, str] = field(
+        default_factory=_empty_map,
+        metadata=doc("Ansible inventory -> how it was read (from the cache, or by ansible-inventory).", toml=None),
     )
     sha256: str = field(default="", metadata=doc("sha256 of the profile file's bytes.", toml=None))
 

@@ -334,8 +334,12 @@ class Rules:
     def step_batch(self, step: StepSpec, path: KeyPath) -> None:
         """``batch``/``max_fail``/``gate``: a parallel ssh step's rollout; the gate names real checks."""
         batchable = [k for k in step_kinds() if k.batchable]
-        if step.batch and (not any(k.name == step.kind for k in batchable) or step.run != "parallel"):
-            self.rep.error((*path, "batch"), f'batch is for {names_of(batchable)} steps with run = "parallel" '
+        kind = next((k for k in batchable if k.name == step.kind), None)
+        # a remote command is rolled out only when it runs in parallel; a kind with its own executor
+        # (ansible) takes one batch's hosts per run
+        if step.batch and (kind is None or (kind.runner and step.run != "parallel")):
+            self.rep.error((*path, "batch"), f'batch is for ssh steps with run = "parallel" and '
+                           f'{names_of([k for k in batchable if not k.runner])} steps '
                            f'(this one: kind = "{step.kind}", run = "{step.run}")')
         if step.max_fail != "0" and not step.batch:
             self.rep.error((*path, "max_fail"), "max_fail needs batch (the budget is checked between batches)")

@@ -287,10 +287,9 @@ class SshPool:
                 if kwargs.get("keepalive_interval"):
                     kwargs["keepalive_interval"] = keepalive_interval(kwargs["keepalive_interval"], self._fleet) \
                         * random.uniform(1 - KEEPALIVE_SPREAD, 1 + KEEPALIVE_SPREAD)
+                address = kwargs.pop("host", None) or settings.address(host)
                 async with self._handshake():
-                    return await asyncssh.connect(
-                        settings.address(host), client_factory=lambda: client, **kwargs
-                    )
+                    return await asyncssh.connect(address, client_factory=lambda: client, **kwargs)
         except BaseException:
             self._sockets.discard(client)
             raise
@@ -333,8 +332,9 @@ class SshPool:
                         kwargs.update({"username": user} if user else {})
                         kwargs.update({"port": port} if port else {})
                         kwargs.update({"tunnel": prev} if prev is not None else {})
+                        target = kwargs.pop("host", None) or name
                         async with self._handshake():
-                            prev = await asyncssh.connect(name, client_factory=lambda c=client: c, **kwargs)
+                            prev = await asyncssh.connect(target, client_factory=lambda c=client: c, **kwargs)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:

@@ -13,10 +13,15 @@ from typing import Any
 
 import asyncssh
 from asyncssh.config import SSHClientConfig, SSHConfig
+from asyncssh.public_key import load_default_keypairs
 
 from cockpit.profile.model import HostAddress, SshSettings
 from cockpit.ssh.hostkeys import DEFAULT_SSH_PORT, load_known_hosts
-from cockpit.ssh.sshconfig import ConfigSlicer
+from cockpit.ssh.sshconfig import ConfigSlicer, keyword_of
+
+# the keywords a host's config slice may hold for the fast path (see ConnectSettings.kwargs)
+SIMPLE_KEYWORDS = frozenset({"host", "hostname", "port", "user", "identityfile"})
+_NOT_LOADED: Any = object()
 
 
 class SshSetupError(Exception):
@@ -37,6 +42,8 @@ class ConnectSettings:
     keepalive_count_max: int
     host_vars: Mapping[str, HostAddress] = field(default_factory=dict)
     _parsed: dict[str, SSHConfig] = field(default_factory=dict, compare=False, repr=False)
+    _keys: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # path -> keypairs | None
+    fast: bool = True   # resolve simple config slices here (tests turn it off to compare)
 
     @contextlib.contextmanager
     def kwargs(self, host: str) -> Iterator[dict[str, Any]]:
@@ -50,6 +57,7 @@ class ConnectSettings:
         """
         vars_ = self.host_vars.get(host)
         host = self.address(host)
+        simple = self._simple(host) if self.fast else None
         kw: dict[str, Any] = {
             "known_hosts": self.known_hosts,
             "connect_timeout": self.connect_timeout,
@@ -60,6 +68,14 @@ class ConnectSettings:
             kw["client_keys"] = list(self.client_keys)
         if self.user:
             kw["username"] = self.user
+        if simple is not None:
+            kw.update(simple)
+            if vars_ is not None and vars_.port is not None:
+                kw["port"] = vars_.port
+            if vars_ is not None and vars_.user is not None:
+                kw["username"] = vars_.user
+            yield kw
+            return
         with self._config_for(host) as paths:
             if paths:
                 kw["config"] = paths
@@ -72,6 +88,68 @@ class ConnectSettings:
                 kw["username"] = vars_.user
             yield kw
 
+    def _simple(self, host: str) -> dict[str, Any] | None:
+        """asyncssh's arguments for ``host`` when its config slice only says where and as whom to connect.
+
+        Handing asyncssh a config file makes every connect parse it and load the
+        ``IdentityFile`` keys from disk again, in a thread: about 3.5 ms of CPU per host
+        against 0.3 ms with everything given resolved (1,000 hosts: 3.5 s of a 2-core
+        machine that also runs the handshakes). A slice holding only ``Host``, ``HostName``,
+        ``Port``, ``User`` and ``IdentityFile`` lines, without ``%`` tokens or quotes, is
+        resolved here the way ssh does (the first value wins, IdentityFiles add up) with
+        the keys loaded once per file; anything else goes to asyncssh as a file, as before.
+        Returns ``config=None`` (no file), ``host`` (the address to connect to), and
+        ``port``/``username``/``client_keys`` as the slice and the profile say (the
+        profile's ``user`` and ``client_keys`` win over the config's, as for a file).
+        """
+        if self.slicer is None:
+            return None
+        text = self.slicer.text_for(host)
+        if text is None:
+            return None
+        values: dict[str, str] = {}
+        identity: list[str] = []
+        for line in text.splitlines():
+            key, rest = keyword_of(line)
+            if not key:
+                if line.strip() and not line.lstrip().startswith("#"):
+                    return None
+                continue
+            if key not in SIMPLE_KEYWORDS or "%" in rest or '"' in rest or "'" in rest:
+                return None
+            if key == "identityfile":
+                identity.append(rest)
+            elif key != "host":
+                values.setdefault(key, rest)
+        out: dict[str, Any] = {"config": None, "host": values.get("hostname", host)}
+        if "port" in values:
+            if not values["port"].isdigit():
+                return None
+            out["port"] = int(values["port"])
+        elif self.port != DEFAULT_SSH_PORT:
+            out["port"] = self.port
+        if "user" in values and not self.user:
+            out["username"] = values["user"]
+        if not self.client_keys:
+            keys = self._load_keys(tuple(identity))
+            if keys is None:
+                return None
+            out["client_keys"] = keys
+        return out
+
+    def _load_keys(self, paths: tuple[str, ...]) -> list[asyncssh.SSHKeyPair] | None:
+        """The IdentityFile keys (none: the default ones), loaded once each; None when one cannot be
+        (asyncssh is then handed the config file, and says what is wrong)."""
+        keys: list[asyncssh.SSHKeyPair] = []
+        for name in paths or ("",):
+            got = self._keys.get(name, _NOT_LOADED)
+            if got is _NOT_LOADED:
+                got = self._keys[name] = _read_keys(name)
+            if got is None:
+                return None
+            keys.extend(got)
+        return keys
+
     def address(self, host: str) -> str:
         """The name or address to connect to: an inventory host's ``ansible_host``, else the name itself."""
         vars_ = self.host_vars.get(host)
@@ -80,6 +158,10 @@ class ConnectSettings:
     def proxy_jump(self, host: str) -> str | None:
         """The config's ``ProxyJump`` for ``host`` (``None`` when unset or ``none``)."""
         host = self.address(host)
+        if self.slicer is not None:
+            text = self.slicer.text_for(host)
+            if text is not None and "proxyjump" not in text.lower():
+                return None   # asked on every connect: no slice file written to learn nothing
         with self._config_for(host) as paths:
             jump = self._host_option(host, "ProxyJump", paths)
         return str(jump) if jump and str(jump).lower() != "none" else None
@@ -103,6 +185,19 @@ class ConnectSettings:
             return
         with self.slicer.path_for(host) as path:
             yield [path]
+
+
+def _read_keys(name: str) -> tuple[asyncssh.SSHKeyPair, ...] | None:
+    """As asyncssh reads a config's IdentityFile (encrypted keys skipped); ``""``: the default keys."""
+    try:
+        if not name:
+            return tuple(load_default_keypairs())
+        path = Path(name).expanduser()
+        if not path.is_absolute() or not path.is_file():
+            return None
+        return tuple(asyncssh.load_keypairs([str(path)], ignore_encrypted=True))
+    except (OSError, ValueError, asyncssh.KeyImportError, asyncssh.KeyEncryptionError):
+        return None
 
 
 def _parse(paths: list[str], host: str) -> SSHConfig:

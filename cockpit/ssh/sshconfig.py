@@ -33,9 +33,24 @@ class _Block:
     keyword: str  # "" for the lines before the first Host/Match, else "host" or "match"
     text: str
     hosts: WildcardPatternList | None = None  # a Host block's patterns (None: keep the block)
+    literal: tuple[str, ...] | None = None  # every pattern a plain name (no * ? !): matched by a dict lookup
 
     def applies_to(self, host: str) -> bool:
         return self.hosts is None or self.hosts.matches(host)
+
+
+def _literal_names(keyword: str, rest: str) -> tuple[str, ...] | None:
+    """A ``Host`` line's names when every pattern is a plain name (asyncssh matches only ``*`` and
+    ``?`` as wildcards and ``!`` as negation; a plain name matches exactly that host)."""
+    if keyword != "host":
+        return None
+    try:
+        names = ",".join(shlex.split(rest)).split(",")
+    except ValueError:
+        return None
+    if not names or any(not n or n.startswith("!") or "*" in n or "?" in n for n in names):
+        return None
+    return tuple(names)
 
 
 def _host_patterns(keyword: str, rest: str) -> WildcardPatternList | None:
@@ -48,6 +63,11 @@ def _host_patterns(keyword: str, rest: str) -> WildcardPatternList | None:
 
 
 _LINE = re.compile(r"^\s*([A-Za-z]+)(?:\s*=\s*|\s+|$)(.*?)\s*$")
+
+
+def keyword_of(line: str) -> tuple[str, str]:
+    """``(keyword lowercased, rest)`` of a config line; ``("", "")`` for a comment or blank line."""
+    return _keyword(line)
 
 
 def _keyword(line: str) -> tuple[str, str]:
@@ -73,11 +93,22 @@ class ConfigSlicer:
             if key in _WHOLE_FILE_KEYWORDS:
                 return  # whole file: the slices could differ from what asyncssh would do
             if key in ("host", "match"):
-                blocks.append(_Block(keyword, "".join(lines), _host_patterns(keyword, rest)))
+                blocks.append(_Block(keyword, "".join(lines), _host_patterns(keyword, rest),
+                                     _literal_names(keyword, rest)))
                 keyword, rest, lines = key, args, []
             lines.append(line if line.endswith("\n") else line + "\n")
-        blocks.append(_Block(keyword, "".join(lines), _host_patterns(keyword, rest)))
+        blocks.append(_Block(keyword, "".join(lines), _host_patterns(keyword, rest), _literal_names(keyword, rest)))
         self._blocks = blocks
+        # 1,000 ``Host name`` blocks: matching every block for every host is a million fnmatch
+        # calls (seconds of CPU at connect time); plain names are looked up instead
+        self._by_name: dict[str, list[int]] = {}
+        self._scan: list[int] = []   # blocks matched per host: no patterns, or wildcards/negations
+        for i, block in enumerate(self._blocks):
+            if block.literal is None:
+                self._scan.append(i)
+            else:
+                for name in dict.fromkeys(block.literal):
+                    self._by_name.setdefault(name, []).append(i)
 
     def text_for(self, host: str) -> str | None:
         """The slice's text for ``host`` (None when the whole file is used)."""
@@ -85,7 +116,9 @@ class ConfigSlicer:
             return None
         text = self._slices.get(host)
         if text is None:
-            text = self._slices[host] = "".join(b.text for b in self._blocks if b.applies_to(host))
+            blocks = self._blocks
+            chosen = sorted([*self._by_name.get(host, ()), *(i for i in self._scan if blocks[i].applies_to(host))])
+            text = self._slices[host] = "".join(blocks[i].text for i in chosen)
         return text
 
     @contextlib.contextmanager

@@ -166,3 +166,28 @@ class StepActions(App[int]):
         self.push_screen(YesNoScreen(f"Cancel {step_id} on every host?", yes="Cancel step", about_step=step_id,
                                      detail="Closes by itself if the step ends first."), done)
 
+    def _batched_running(self) -> str | None:
+        """The running step that rolls out in batches (the first, if several)."""
+        c = self.controller
+        if c is None:
+            return None
+        return next((sid for sid, run in c.running.items() if getattr(run, "batch", None) is not None), None)
+
+    def action_stop_after_batch(self) -> None:
+        """A rolling step stops once its running batch ends (the rest skipped); ctrl+k stops at once."""
+        c = self.controller
+        if self.read_only:
+            self.notify("read-only session: nothing can be stopped from this cockpit", severity="warning")
+            return
+        step_id = self._batched_running()
+        if c is None or step_id is None:
+            self.notify("no step is rolling out in batches", timeout=4)
+            return
+        if not c.stop_after_batch(step_id):
+            self.notify(f"{step_id}: not rolling out in batches any more", timeout=4)
+            return
+        batch = c.running[step_id].batch if step_id in c.running else None
+        which = f"batch {batch[0]} of {batch[1]}" if batch else "the running batch"
+        self.notify(f"{step_id}: stops after {which} ends; the remaining hosts are skipped "
+                    f"(cancel stops at once)", timeout=10)
+        self.refresh_bindings()

@@ -49,6 +49,7 @@ from cockpit.tui import bindings as keys
 from cockpit.tui import present
 from cockpit.tui.actions import StepActions
 from cockpit.tui.commands import StepCommands
+from cockpit.tui.hosts import HostsScreen, host_rows
 from cockpit.tui.pair import HandOverScreen, PairCommands
 from cockpit.tui.screens import (
     SMALL_HEIGHT,
@@ -63,6 +64,7 @@ from widgets.data import CheckRow, HeaderInfo
 from widgets.fmt import clock
 from widgets.header import CockpitHeader
 from widgets.history import HistoryPanel
+from widgets.hosts import HostRow
 from widgets.logpane import LogLine, LogPane
 from widgets.panel import SignalPanel
 from widgets.queues import QueuePanel
@@ -182,6 +184,7 @@ class CockpitApp(StepActions):
         self.notices: list[Notice] = []  # every notification shown (tests read it)
         self.journal_path: str | None = None  # the journal of this session, printed on quit
         self._live_output: set[str] = set()   # steps whose output arrived live (no tail replay at their end)
+        self._last_lines: dict[str, dict[str, str]] = {}  # step -> host -> last output line (the hosts view)
         self.stopped = False  # the controller was stopped by the app
         self.step_keys: dict[str, str] = {}
         for key, action, label in keys.step_bindings(profile):
@@ -319,6 +322,7 @@ class CockpitApp(StepActions):
             # the driver's own lines, or (observer) the lines the driver published in its feed
             line = ev.line
             self._live_output.add(line.step_id)
+            self._last_lines.setdefault(line.step_id, {})[line.host] = line.text
             self.show_output(line.step_id, line.host, line.text, line.stream)
         elif isinstance(ev, StepEvent):
             self._step_event(ev)
@@ -387,6 +391,8 @@ class CockpitApp(StepActions):
             for host in entry.get("hosts", []) or []:
                 for text in host.get("tail", []) or []:
                     self.show_output(str(entry.get("step")), str(host.get("host", "?")), str(text))
+        if kind == "step_start":
+            self._last_lines.pop(str(entry.get("step")), None)   # a new run: its own last lines
         if kind == "step_end":
             self.show_step_end(entry)
         if kind in ("step_start", "step_end", "manual_tick", "session_start", "session_resume"):
@@ -711,13 +717,18 @@ class CockpitApp(StepActions):
             return bool(self.feed is not None and self.feed.running)
         if action == "cycle_filter":
             return self._has_output
+        if action == "stop_after_batch":
+            if self.read_only or modal:
+                return False
+            return self._batched_running() is not None
         if action == "fire" and self.read_only:
             return None
         return True
 
     def on_key(self, event: Key) -> None:
         """A disabled step key in read-only mode explains why nothing happens."""
-        acting = (keys.app_key(self.profile, "start_rollback"), keys.app_key(self.profile, "cancel_step"))
+        acting = (keys.app_key(self.profile, "start_rollback"), keys.app_key(self.profile, "cancel_step"),
+                  keys.app_key(self.profile, "stop_after_batch"))
         if self.read_only and len(self.screen_stack) == 1 and (event.key in self.step_keys or event.key in acting):
             self.notify("read-only session: nothing can be fired from this cockpit", severity="warning")
             event.stop()
@@ -765,6 +776,29 @@ class CockpitApp(StepActions):
             text = present.check_detail(state, history, unit, scale)
             title = f"check {row_id}"
         self.push_screen(DetailScreen(title, text, kind=row_kind, row_id=row_id))
+
+    def action_hosts(self) -> None:
+        """Every host of the selected step (or of the running one when a check row is selected)."""
+        if self._dialog_open():
+            return
+        current = self.checklist.current()
+        step_id = current[1] if current is not None and current[0] == "step" else None
+        if step_id is None and self.feed is not None and self.feed.running:
+            step_id = next(iter(self.feed.running))
+        if step_id is None:
+            self.notify("select a step first: the hosts view shows one step's hosts", timeout=4)
+            return
+        step = self.profile.step(step_id)
+        if step.kind not in ("ssh", "ansible"):
+            self.notify(f"{step_id} runs on no host ({step.kind} step)", timeout=4)
+            return
+
+        def rows() -> tuple[HostRow, ...]:
+            live = self.feed.running.get(step_id) if self.feed is not None else None
+            return host_rows(self.profile, step, self.session, live,
+                             last_lines=self._last_lines.get(step_id, {}), now=self.clock())
+
+        self.push_screen(HostsScreen(step_id, step.title, rows))
 
     def action_cycle_filter(self) -> None:
         log = self.log_pane

@@ -18,6 +18,8 @@ from cockpit.profile.model import Profile
 APP_LEVEL: dict[str, bool] = {
     "start_rollback": True,
     "cancel_step": True,
+    "stop_after_batch": True,
+    "hosts": False,
     "cycle_filter": True,
     "filter": False,
     "help": True,
@@ -58,7 +60,7 @@ def app_key(profile: Profile, action: str) -> str:
 
 
 def display(key: str) -> str:
-    return {"question_mark": "?", "slash": "/"}.get(key, key)
+    return {"question_mark": "?", "slash": "/", "ctrl+backslash": "ctrl+\\"}.get(key, key)
 
 
 def step_bindings(profile: Profile) -> list[tuple[str, str, str]]:

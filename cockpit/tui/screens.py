@@ -348,6 +348,7 @@ class HelpScreen(ModalScreen[None]):
         for key, step_id, title in self.step_keys:
             lines.append(Content.assemble((f"  {key or '-':<8}", "bold $accent"), (f"{step_id:<22}", "bold"), title))
         lines.append(Content.styled("ctrl+p: command palette (every step by name)", "$text-muted"))
+        lines.append(Content.styled("hosts of a step: f cycles its filter (all / failed / unreachable)", "$text-muted"))
         with Vertical(), VerticalScroll():
             yield Static(Content("\n").join(lines), id="help-text")
 

@@ -244,8 +244,8 @@ command = "true"
     assert problems('batch = ["150%"]') == ['p.toml:28: step "x": batch: "150%": a percentage must be above 0 '
                                            'to 100%']
     assert problems('run = "serial"\nbatch = [1]') == [
-        'p.toml:29: step "x": batch: batch is for ssh steps with run = "parallel" (this one: kind = "ssh", '
-        'run = "serial")']
+        'p.toml:29: step "x": batch: batch is for ssh steps with run = "parallel" and ansible steps (this one: '
+        'kind = "ssh", run = "serial")']
     assert problems('max_fail = "10%"') == [
         'p.toml:28: step "x": max_fail: max_fail needs batch (the budget is checked between batches)']
     assert problems('batch = [1]\n[step.gate]\nchecks = ["nope"]') == [

@@ -81,10 +81,14 @@ def expect_fleet(tmp_path: Path, inventory_name: str, text: str) -> None:
     code, lines = check_lines(profile_path)
     assert code == 0, lines
     counts = {"app": "5 hosts", "web": "2 hosts", "workers": "3 hosts", "canary": "1 host"}
-    assert lines == [
+    assert lines[:2] == [
         f"{profile_path}: ok (4 host groups, 0 signals, 0 checks, 1 step)",
         f"  from Ansible inventory {inventory_name}: " + ", ".join(f"{g} {counts[g]}" for g in profile.hosts),
     ]
+    # validate() above ran ansible-inventory and cached its answer: check reads the cache
+    assert profile.inventory_cache[f"Ansible inventory {inventory_name}"].endswith("cached for the next load")
+    assert lines[2].startswith(f"  Ansible inventory {inventory_name}: from the cache (ansible-inventory ran at "), lines
+    assert len(lines) == 3, lines
 
 
 def test_ini_inventory_groups_children_and_host_vars(tmp_path: Path) -> None:

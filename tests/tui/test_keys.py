@@ -13,6 +13,7 @@ from cockpit.controller import Controller
 from cockpit.profile.keys import APP_ACTIONS
 from cockpit.profile.model import Profile
 from cockpit.tui.app import CockpitApp
+from cockpit.tui.hosts import HostsScreen
 from cockpit.tui.screens import ConfirmStepScreen, DetailScreen, FilterScreen, HelpScreen, YesNoScreen
 from tests.support.httpstub import HttpStub
 from tests.tui.conftest import until
@@ -22,7 +23,7 @@ from widgets.logpane import LogPane
 REBOUND = {
     "cursor_down": "f2", "cursor_up": "f3", "select": "f4", "toggle": "f5", "cancel": "f6",
     "focus_next": "f7", "command_palette": "f8", "help": "f9", "filter": "f10", "quit": "f11",
-    "start_rollback": "ctrl+g", "cycle_filter": "ctrl+y", "cancel_step": "ctrl+o", "toggle_theme": "ctrl+e",
+    "start_rollback": "ctrl+g", "cycle_filter": "ctrl+y", "cancel_step": "ctrl+o", "toggle_theme": "ctrl+e", "hosts": "ctrl+w", "stop_after_batch": "ctrl+n",
     "force_quit": "ctrl+x",
 }
 
@@ -65,6 +66,10 @@ async def test_every_rebound_key_acts(
         await until(lambda: isinstance(app.screen, FilterScreen), what="filter")
         await pilot.press("f6")
         await until(lambda: len(app.screen_stack) == 1, what="filter closed")
+        await pilot.press("ctrl+w")
+        await until(lambda: isinstance(app.screen, HostsScreen), what="hosts: the selected step's hosts")
+        await pilot.press("f6")
+        await until(lambda: len(app.screen_stack) == 1, what="hosts view closed")
         await pilot.press("f8")
         await until(lambda: isinstance(app.screen, CommandPalette), what="command palette")
         await pilot.press("escape")
