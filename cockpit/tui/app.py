@@ -42,6 +42,7 @@ from cockpit.feed import (
     SeriesEvent,
     StepEvent,
 )
+from cockpit.kinds import step_kind
 from cockpit.profile.keys import APP_ACTIONS
 from cockpit.profile.model import Profile
 from cockpit.session import Session
@@ -789,7 +790,7 @@ class CockpitApp(StepActions):
             self.notify("select a step first: the hosts view shows one step's hosts", timeout=4)
             return
         step = self.profile.step(step_id)
-        if step.kind not in ("ssh", "ansible"):
+        if step_kind(step.kind).runs_on != "hosts":
             self.notify(f"{step_id} runs on no host ({step.kind} step)", timeout=4)
             return
 

@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from cockpit.escape import terminal
+from cockpit.kinds import step_kind
 from cockpit.profile.model import Profile, StepSpec
 from cockpit.session import Session
 from cockpit.tui.screens import MODAL_CSS
@@ -41,7 +42,7 @@ def _line(text: str) -> str:
 
 def step_targets(profile: Profile, step: StepSpec) -> tuple[str, ...]:
     """The hosts a step would run on (``once``: the whole group; it picks one at run time)."""
-    if step.kind not in ("ssh", "ansible") or not step.hosts:
+    if step_kind(step.kind).runs_on != "hosts" or not step.hosts:
         return ()
     return tuple(profile.hosts.get(step.hosts, ()))
 
