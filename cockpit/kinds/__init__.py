@@ -148,7 +148,8 @@ def _load() -> None:
 
 
 def register_step_kind(kind: StepKind) -> StepKind:
-    """Add a step kind; a second kind of the same name is a programming error."""
+    """Add a step kind (after the built-in ones); a second kind of the same name is a programming error."""
+    _load()   # during the built-in import this is a no-op (the module is already in sys.modules)
     if kind.name in _STEPS:
         raise KindError(f"step kind {kind.name!r} is registered twice")
     _STEPS[kind.name] = kind
@@ -156,7 +157,8 @@ def register_step_kind(kind: StepKind) -> StepKind:
 
 
 def register_source_kind(kind: SourceKind) -> SourceKind:
-    """Add a source kind; a second kind of the same name is a programming error."""
+    """Add a source kind (after the built-in ones); a second kind of the same name is a programming error."""
+    _load()
     if kind.name in _SOURCES:
         raise KindError(f"source kind {kind.name!r} is registered twice")
     _SOURCES[kind.name] = kind

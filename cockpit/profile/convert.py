@@ -320,7 +320,7 @@ class Converter:
                 else:
                     tables[k] = conv
             elif k not in keys:
-                hint = did_you_mean(k, list(keys)) or f" (expected one of: {', '.join(keys)})"
+                hint = did_you_mean(k, [*keys, *extra]) or f" (expected one of: {', '.join(keys)})"
                 self.report.error(path, f'unknown key "{k}"{hint}', at=(*path, k))
                 ok = False
         kwargs: dict[str, Any] = {}

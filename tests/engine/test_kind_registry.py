@@ -240,6 +240,34 @@ def test_a_table_of_another_kind_is_refused(test_kinds: None, tmp_path: Path) ->
         p.message for p in problems]
 
 
+def test_a_source_table_of_another_kind_is_refused(test_kinds: None, tmp_path: Path) -> None:
+    text = profile_text(tmp_path) + '\n[sources.p]\nkind = "prometheus"\nurl = "http://127.0.0.1:9"\n' \
+        '[sources.p.gauge]\nfile = "gauge.txt"\n'
+    _, problems = parse_profile(text.encode(), str(tmp_path / "p.toml"))
+    assert "sources.p.gauge: [sources.p.gauge] is only for gauge sources (this one is prometheus)" in [
+        p.message for p in problems]
+
+
+def test_a_misspelt_kind_table_is_named(test_kinds: None, tmp_path: Path) -> None:
+    text = profile_text(tmp_path).replace("[step.stamp]", "[step.stmp]")
+    _, problems = parse_profile(text.encode(), str(tmp_path / "p.toml"))
+    messages = [p.message for p in problems]
+    assert 'step "stamp-it": unknown key "stmp" (did you mean "stamp"?)' in messages, messages
+
+
+def test_a_kind_registered_in_a_fresh_process_comes_after_the_built_in_ones() -> None:
+    """Registering first (before anything looked a kind up) still keeps the shipped order."""
+    import subprocess
+    import sys
+
+    code = ("from tests.engine.test_kind_registry import STAMP\n"
+            "from cockpit.kinds import register_step_kind, step_kinds\n"
+            "register_step_kind(STAMP)\n"
+            "print(','.join(k.name for k in step_kinds()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == "ssh,local,slack,email,jira,manual,ansible,stamp", out.stdout + out.stderr
+
+
 def test_unregistered_the_kind_is_unknown_again(tmp_path: Path) -> None:
     _, problems = parse_profile(profile_text(tmp_path).encode(), str(tmp_path / "p.toml"))
     messages = [p.message for p in problems]
