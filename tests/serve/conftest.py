@@ -208,8 +208,10 @@ def serve_factory(stage: Stage) -> Iterator[Callable[..., Served]]:
         s.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium() -> Iterator[Any]:
+    """One Chromium per test: Playwright's sync API holds an event loop while it runs, which must not
+    outlive the test (the suite's async tests run their own loops)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
