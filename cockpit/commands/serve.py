@@ -71,6 +71,7 @@ async def _serve(args: argparse.Namespace, profile_path: str, title: str, visits
     for line in exposure_warning(args.host):
         print(line, file=sys.stderr, flush=True)
     print(url_for(args.host, port, opts.token), flush=True)
+    sys.stdout = sys.stderr    # the URL is the one line on stdout (textual-serve echoes a visitor's errors there)
     _err(f"serving {title} on {args.host}:{port}; at most {opts.max_visitors} visitors, idle ones "
          f"disconnected after {opts.idle_timeout:g}s. From a laptop: ssh -L {port}:127.0.0.1:{port} THIS-BASTION, "
          "then open the URL above. Ctrl-C stops.")
