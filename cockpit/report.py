@@ -149,6 +149,15 @@ def _two_person_text(e: dict[str, Any], d: Dialect) -> str | None:
         return f"{x(e.get('by'))} offers to hand over driving to {x(e.get('to'))}"
     if t == "handoff":
         return d.bold(f"{x(e.get('by'))} handed over driving to {x(e.get('to'))}")
+    if t in ("observer_joined", "observer_left"):     # browser visitors of `cockpit serve`
+        agent = str(e.get("user_agent") or "unknown browser")
+        agent = agent if len(agent) <= 80 else agent[:79] + "…"
+        who = f"browser visitor {x(e.get('visit'))} from {x(e.get('remote'))} ({x(agent)})"
+        if t == "observer_joined":
+            return f"{who} started watching (cockpit serve of {x(e.get('by'))})"
+        took = e.get("duration")
+        after = f" after {format_duration(float(took))}" if isinstance(took, int | float) else ""
+        return f"{who} stopped watching{after}: {x(e.get('reason'))}"
     return None
 
 

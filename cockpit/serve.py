@@ -38,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 from textual_serve.app_service import AppService
@@ -153,6 +154,11 @@ class CockpitServer:
 
     # -- one visitor -------------------------------------------------------------------------------------
     async def handle_websocket(self, request: web.Request) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        if origin is not None and urlsplit(origin).netloc != request.host:
+            # another site's page in the visitor's browser opening our websocket (cross-site hijacking)
+            self.say(f"refused a websocket from {request.remote}: its page is from another site")
+            return web.Response(status=403, text=forbidden_page(), content_type="text/html")
         if self._stopping:
             return web.Response(status=503, text="the server is stopping")
         if len(self.visitors) >= self.opts.max_visitors:

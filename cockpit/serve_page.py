@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import html
 
-BACKGROUND = "#0c181f"
+# the background of the cockpit's default theme (nord): the strip xterm leaves around its cells
+# at the window's edge matches the screen (this module cannot ask Textual: the engine never imports it)
+BACKGROUND = "#2e3440"
 
 CLOSED_WHY = ("the session ended: the visit was idle too long, the server stopped, or the "
               "cockpit screen was closed. Reload the page to watch again.")
@@ -32,9 +34,9 @@ def cockpit_page(title: str, font_size: int = 14) -> str:
       body {{ font-family: monospace; color: #e0e0e0; }}
       #terminal {{ position: absolute; inset: 0; }}
       .closed {{ display: none; position: absolute; inset: 0; z-index: 20; align-items: center;
-                justify-content: center; background: rgba(12, 24, 31, 0.85); }}
+                justify-content: center; background: rgba(46, 52, 64, 0.9); }}
       body.-closed .closed {{ display: flex; }}
-      .closed div {{ max-width: 40em; padding: 2em; background: #12232d; font-size: 16px; line-height: 1.5; }}
+      .closed div {{ max-width: 40em; padding: 2em; background: #3b4252; font-size: 16px; line-height: 1.5; }}
       body .textual-terminal {{ opacity: 0; }}
       body.-first-byte .textual-terminal {{ opacity: 1; }}
     </style>

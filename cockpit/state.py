@@ -43,7 +43,7 @@ from cockpit.profile.model import Profile
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 SYSTEM_DIR = Path("/var/lib/cockpit")
 ENV_VAR = "COCKPIT_STATE_DIR"
-SUBDIRS = ("journals", "locks", "feeds", "approvals", "handoffs")
+SUBDIRS = ("journals", "locks", "feeds", "approvals", "handoffs", "visits")
 SHARED_DIR_MODE = 0o3770     # sticky + setgid, rwx for owner and group, nothing for others
 SHARED_FILE_MODE = 0o660     # journals and locks: any member may become the driver
 SHARED_OWN_FILE_MODE = 0o640  # feeds, approvals, handoffs: only their writer writes

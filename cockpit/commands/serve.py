@@ -37,8 +37,23 @@ def problems(args: argparse.Namespace) -> list[str]:
     return out
 
 
+def exposure_warning(host: str) -> list[str]:
+    """The loud lines for an address that is not loopback (none for loopback)."""
+    from cockpit.serve import is_loopback
+
+    if is_loopback(host):
+        return []
+    return [
+        "!" * 78,
+        f"WARNING: serving on {host}, not on loopback: anyone who can reach this address and",
+        "port and has the URL watches the incident. The token is the only gate and the traffic is",
+        "plain HTTP (not encrypted). Prefer the default 127.0.0.1 and `ssh -L` from the laptop.",
+        "!" * 78,
+    ]
+
+
 async def _serve(args: argparse.Namespace, profile_path: str, title: str, visits: object) -> int:
-    from cockpit.serve import CockpitServer, ServeOptions, is_loopback, url_for
+    from cockpit.serve import CockpitServer, ServeOptions, url_for
     from cockpit.serve_visits import VisitLog
     from cockpit.state import whoami
 
@@ -53,16 +68,10 @@ async def _serve(args: argparse.Namespace, profile_path: str, title: str, visits
     except OSError as e:
         _err(f"cannot listen on {args.host}:{args.port}: {e.strerror or e}")
         return Exit.FAILED
-    if not is_loopback(args.host):
-        for line in (
-            "!" * 78,
-            f"WARNING: serving on {args.host}, not on loopback: anyone who can reach this address and",
-            "port and has the URL watches the incident. The token is the only gate and the traffic is",
-            "plain HTTP (not encrypted). Prefer the default 127.0.0.1 and `ssh -L` from the laptop.",
-            "!" * 78,
-        ):
-            print(line, file=sys.stderr, flush=True)
+    for line in exposure_warning(args.host):
+        print(line, file=sys.stderr, flush=True)
     print(url_for(args.host, port, opts.token), flush=True)
+    sys.stdout = sys.stderr    # the URL is the one line on stdout (textual-serve echoes a visitor's errors there)
     _err(f"serving {title} on {args.host}:{port}; at most {opts.max_visitors} visitors, idle ones "
          f"disconnected after {opts.idle_timeout:g}s. From a laptop: ssh -L {port}:127.0.0.1:{port} THIS-BASTION, "
          "then open the URL above. Ctrl-C stops.")

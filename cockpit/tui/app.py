@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from textual import on, work
 from textual.app import App, ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.events import Key, Resize
@@ -301,6 +302,17 @@ class CockpitApp(StepActions):
             if notice.startswith("resumed session") and c.session.rollback_started is not None:
                 self.note = f"resumed session from {clock(c.session.rollback_started)[:5]}"
         self.refresh_all()
+
+    def pop_screen(self) -> AwaitComplete:
+        """Never pop the main screen: Textual's command palette dismisses itself once per Enter, so two
+        quick Enters (a fast typist, keys arriving together through a browser) popped the screen under
+        it too, and with only the main screen left the app died (ScreenStackError)."""
+        if len(self.screen_stack) <= 1:
+            async def nothing() -> None:
+                return None
+
+            return AwaitComplete(nothing()).call_next(self)
+        return super().pop_screen()
 
     def refresh_all(self) -> None:
         self._is_driver = self.feed.status().is_driver if self.feed is not None else False

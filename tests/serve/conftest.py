@@ -208,8 +208,10 @@ def serve_factory(stage: Stage) -> Iterator[Callable[..., Served]]:
         s.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium() -> Iterator[Any]:
+    """One Chromium per test: Playwright's sync API holds an event loop while it runs, which must not
+    outlive the test (the suite's async tests run their own loops)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -271,3 +273,25 @@ def pages(chromium: Any) -> Iterator[Callable[..., Page]]:
             p.close()
         except Exception:
             pass
+
+
+def ws_status(url: str, headers: dict[str, str]) -> int:
+    """Open a real websocket (aiohttp's client) to ``url``: 101 when it opened, else the refusal's status.
+
+    Run in a thread of its own: Playwright's sync API keeps an event loop running in the test's.
+    """
+    import asyncio
+    import concurrent.futures
+
+    import aiohttp
+
+    async def attempt() -> int:
+        async with aiohttp.ClientSession() as session:
+            try:
+                async with session.ws_connect(url, headers=headers, timeout=aiohttp.ClientWSTimeout(ws_close=5)):
+                    return 101
+            except aiohttp.WSServerHandshakeError as e:
+                return e.status
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, attempt()).result(timeout=30)

@@ -149,3 +149,25 @@ async def test_a_served_observer_never_polls_production_even_when_the_driver_is_
             await obs.stop()
             if driver.journal is not None:
                 driver.journal.close()
+
+
+async def test_a_second_dismiss_never_pops_the_main_screen(tmp_path: Path) -> None:
+    """Two quick Enters on the command palette (keys arriving together through a browser) dismissed it twice:
+    the second pop found only the main screen and the visitor's app died with ScreenStackError."""
+    from cockpit.tui.app import CockpitApp
+
+    with running_stub() as stub:
+        profile = _profile(tmp_path, stub.url("/healthz"))
+        obs = ObserverController(profile)
+        app = CockpitApp(profile, controller=obs, read_only=True)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.pause()
+            app.action_command_palette()
+            await pilot.pause()
+            palette = app.screen
+            assert len(app.screen_stack) == 2
+            palette.dismiss()
+            palette.dismiss()                         # what the second Enter did
+            await pilot.pause()
+            assert len(app.screen_stack) == 1 and app.is_running
+        await obs.stop()

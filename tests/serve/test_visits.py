@@ -105,3 +105,26 @@ async def test_the_driver_journals_visits_with_their_time_and_once_across_a_resu
     assert len(joined) == 1 and joined[0]["at"] == at and joined[0]["user_agent"] == "HeadlessChrome"
     assert len([e for e in entries if e["type"] == "observer_left"]) == 1
     assert all(validate(e) is None for e in entries)
+
+
+def test_the_report_timeline_says_who_watched_from_a_browser(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    t = time.time() - 60
+    base = {"session": "s", "visit": "abc", "remote": "127.0.0.1", "user_agent": "HeadlessChrome/156 " + "x" * 200,
+            "by": "bob@bastion"}
+    lines = [
+        {"ts": t, "type": "session_start", "session": "s", "user": "alice", "host": "bastion", "mode": "driver"},
+        {"ts": t + 1, "type": "observer_joined", "at": t + 1, **base},
+        {"ts": t + 9, "type": "observer_left", "at": t + 9, "reason": "idle", "duration": 8.0, **base},
+    ]
+    j = tmp_path / "j.jsonl"
+    j.write_text("".join(json.dumps(e) + "\n" for e in lines))
+    r = subprocess.run([sys.executable, "-m", "cockpit", "report", str(j)], capture_output=True, text=True,
+                       check=False)
+    assert r.returncode == 0, r.stderr
+    assert "browser visitor abc from 127" in r.stdout and "started watching" in r.stdout   # Markdown: 127\\.0.0.1
+    assert "bob@bastion" in r.stdout
+    assert "stopped watching after 8s: idle" in r.stdout
+    assert "x" * 100 not in r.stdout                  # a long user agent is cut
