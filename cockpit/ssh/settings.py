@@ -102,11 +102,14 @@ class ConnectSettings:
         ``port``/``username``/``client_keys`` as the slice and the profile say (the
         profile's ``user`` and ``client_keys`` win over the config's, as for a file).
         """
-        if self.slicer is None:
-            return None
-        text = self.slicer.text_for(host)
-        if text is None:
-            return None
+        if self.slicer is not None:
+            text = self.slicer.text_for(host)
+            if text is None:
+                return None
+        elif self.config:
+            return None   # a config the slicer does not cut (Include, CanonicalizeHostname): as a file
+        else:
+            text = ""     # no config file at all: nothing to read per connect
         values: dict[str, str] = {}
         identity: list[str] = []
         for line in text.splitlines():

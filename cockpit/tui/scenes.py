@@ -27,6 +27,7 @@ KINDS: dict[str, tuple[str, bool, bool, bool]] = {
     "mid-rollback": ("", False, False, False),
     "typed-confirmation": ("confirm", False, False, False),
     "failed-step-detail": ("detail", False, False, True),
+    "failed-step-hosts": ("hosts", False, False, True),
     "help": ("help", False, False, False),
     "read-only": ("", False, True, False),
     "all-green": ("", True, False, False),
@@ -36,7 +37,7 @@ KINDS: dict[str, tuple[str, bool, bool, bool]] = {
 SCENES = tuple(
     [f"{kind}-{size}" for kind in ("mid-rollback", "typed-confirmation", "failed-step-detail", "help")
      for size in SIZES]
-    + ["read-only-120x36", "all-green-120x36", "forecast-late-120x36"]
+    + ["read-only-120x36", "all-green-120x36", "forecast-late-120x36", "failed-step-hosts-120x36"]
 )
 
 
@@ -68,7 +69,7 @@ class Scene:
     size: tuple[int, int]
     read_only: bool
     green: bool
-    modal: str  # "" | "confirm" | "detail" | "help"
+    modal: str  # "" | "confirm" | "detail" | "help" | "hosts"
     failed: bool
 
 
@@ -303,6 +304,9 @@ def build(name: str) -> tuple[Any, Callable[[Any], Any]]:
             app.show_detail("step", "fpm-reload")
         elif sc.modal == "help":
             await app.push_screen(app.help_screen())
+        elif sc.modal == "hosts":   # ctrl+o on the failed step: every host, failed first to the eye
+            app.checklist.move_to("step", "fpm-reload")
+            app.action_hosts()
         await pilot.pause()
         await pilot.pause()
 

@@ -80,3 +80,35 @@ async def test_a_fleet_connects_without_a_config_parse_per_connect(
         await pool.close()
     # the settings parse the file once to check it; no connect parses it again
     assert len(parses) <= 1, parses
+
+
+async def test_without_any_config_file_the_fleet_connects_the_same(
+    sshd: SshdCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No ``[ssh] config`` and no ``~/.ssh/config``: the default keys (here ``~/.ssh/id_ed25519``) are
+    loaded once for the fleet, and every host is connected to by its address and the profile's port."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    for suffix in ("", ".pub"):
+        (home / ".ssh" / f"id_ed25519{suffix}").write_bytes(Path(f"{sshd.client_key}{suffix}").read_bytes())
+    (home / ".ssh" / "id_ed25519").chmod(0o600)
+    monkeypatch.setenv("HOME", str(home))
+    ssh = SshSettings(known_hosts=str(sshd.known_hosts), port=sshd.port, user=sshd.user, connect_timeout=5.0)
+    settings = load_settings(ssh)
+    assert settings.config == () and settings.slicer is None
+    with settings.kwargs("127.0.2.3") as kw:
+        assert kw["config"] is None and kw["port"] == sshd.port and len(kw["client_keys"]) == 1
+    assert _what(_options(settings, "127.0.2.3")) == _what(_options(replace(settings, fast=False), "127.0.2.3"))
+    from types import MappingProxyType
+
+    from cockpit.profile.model import CockpitSettings
+
+    profile = Profile(path=str(tmp_path / "p.toml"), cockpit=CockpitSettings(name="nocfg", environment="test"),
+                      ssh=ssh, hosts=MappingProxyType({"all": ("127.0.2.3", "127.0.2.4")}),
+                      vars=MappingProxyType({}), sources=MappingProxyType({}), signals=(), checks=(), steps=())
+    pool = SshPool(profile)
+    try:
+        errors = await pool.connect_all()
+        assert errors == {"127.0.2.3": None, "127.0.2.4": None}
+    finally:
+        await pool.close()
