@@ -112,6 +112,7 @@ class Controller:
         self.session = Session()
         self.journal: Journal | None = None
         self._stats: dict[str, StepStats] | None = None   # step durations of earlier incidents (forecast)
+        self._stats_task: asyncio.Task[None] | None = None
         self.recorder: Recorder | None = None      # the evidence folder beside the journal (driver)
         self.state: StateDir = state_for(profile)   # checked: a planted directory raises StateError
         self.lock = DriverLock.for_profile(profile, self.state)
@@ -255,8 +256,16 @@ class Controller:
         )
 
     def _forecast_fields(self) -> dict[str, Any]:
-        """The forecast for the screen: only during a rollback, once the earlier incidents are read."""
-        if self._stats is None or not self.session.rollback_running:
+        """The forecast for the screen: only during a rollback, once the earlier incidents are read (the
+        first ask starts reading them in a thread: headless commands, which never ask, never pay for it)."""
+        if not self.session.rollback_running:
+            return {}
+        if self._stats is None:
+            if self._stats_task is None:
+                with contextlib.suppress(RuntimeError):    # no running loop: nothing to read it with
+                    self._stats_task = asyncio.get_running_loop().create_task(self._load_stats(),
+                                                                              name="forecast-stats")
+                    self._background.append(self._stats_task)
             return {}
         f = self.forecast
         return {"forecast": f.text(), "forecast_warning": f.warning} if f is not None else {}
@@ -358,7 +367,6 @@ class Controller:
         if self.is_driver and connect:
             self._make_runner()
             self._background.append(asyncio.create_task(self._connect(), name="ssh-connect"))
-        self._background.append(asyncio.create_task(self._load_stats(), name="forecast-stats"))
         if poll:
             if self.is_driver:
                 self._make_poller()
