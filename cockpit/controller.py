@@ -622,14 +622,15 @@ class Controller:
                 self._follow_journal(found)
         if self._follower is not None:
             new = self._follower.poll()
-            # the output recorded up to each entry, before it (a step's last lines before its end)
-            lines = self._recordings.entries(new) if self._recordings is not None else []
-            for line in lines:
-                self._emit("output", line)
-            for entry in new:
-                self.session.apply(entry)
-                self._note_approval(entry)
-                self._emit("journal", entry)
+            # with the output recorded meanwhile: a step's last lines before its end, new lines last
+            told: list[Any] = self._recordings.entries(new) if self._recordings is not None else list(new)
+            for item in told:
+                if isinstance(item, OutputLine):
+                    self._emit("output", item)
+                    continue
+                self.session.apply(item)
+                self._note_approval(item)
+                self._emit("journal", item)
         if holder is not None and self._feed_reader is not None:
             snap = self._feed_reader.poll()
             if snap is not None:
