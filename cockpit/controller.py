@@ -115,6 +115,7 @@ class Controller:
         self.session = Session()
         self.journal: Journal | None = None
         self._stats: dict[str, StepStats] | None = None   # step durations of earlier incidents (forecast)
+        self._stats_task: asyncio.Task[None] | None = None
         self.recorder: Recorder | None = None      # the evidence folder beside the journal (driver)
         self.state: StateDir = state_for(profile)   # checked: a planted directory raises StateError
         self.lock = DriverLock.for_profile(profile, self.state)
@@ -258,8 +259,16 @@ class Controller:
         )
 
     def _forecast_fields(self) -> dict[str, Any]:
-        """The forecast for the screen: only during a rollback, once the earlier incidents are read."""
-        if self._stats is None or not self.session.rollback_running:
+        """The forecast for the screen: only during a rollback, once the earlier incidents are read (the
+        first ask starts reading them in a thread: headless commands, which never ask, never pay for it)."""
+        if not self.session.rollback_running:
+            return {}
+        if self._stats is None:
+            if self._stats_task is None:
+                with contextlib.suppress(RuntimeError):    # no running loop: nothing to read it with
+                    self._stats_task = asyncio.get_running_loop().create_task(self._load_stats(),
+                                                                              name="forecast-stats")
+                    self._background.append(self._stats_task)
             return {}
         f = self.forecast
         return {"forecast": f.text(), "forecast_warning": f.warning} if f is not None else {}
@@ -361,7 +370,6 @@ class Controller:
         if self.is_driver and connect:
             self._make_runner()
             self._background.append(asyncio.create_task(self._connect(), name="ssh-connect"))
-        self._background.append(asyncio.create_task(self._load_stats(), name="forecast-stats"))
         if poll:
             if self.is_driver:
                 self._make_poller()
@@ -637,14 +645,15 @@ class Controller:
                 self._follow_journal(found)
         if self._follower is not None:
             new = self._follower.poll()
-            # the output recorded up to each entry, before it (a step's last lines before its end)
-            lines = self._recordings.entries(new) if self._recordings is not None else []
-            for line in lines:
-                self._emit("output", line)
-            for entry in new:
-                self.session.apply(entry)
-                self._note_approval(entry)
-                self._emit("journal", entry)
+            # with the output recorded meanwhile: a step's last lines before its end, new lines last
+            told: list[Any] = self._recordings.entries(new) if self._recordings is not None else list(new)
+            for item in told:
+                if isinstance(item, OutputLine):
+                    self._emit("output", item)
+                    continue
+                self.session.apply(item)
+                self._note_approval(item)
+                self._emit("journal", item)
         if holder is not None and self._feed_reader is not None:
             snap = self._feed_reader.poll()
             if snap is not None:

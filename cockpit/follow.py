@@ -126,8 +126,9 @@ class RecordingFollower:
     The driver records every line of every host (`cockpit.recording`): following those files by
     offset gives an observer the whole output, in order, whatever its rate (the published feed keeps
     only its last lines). A run is followed from its ``step_start`` (``recording``: the run's folder)
-    to its ``step_end``, read to its end then; a run that had already ended when this observer first
-    saw it is not replayed (its journalled tail stands for it). Files are checked like every file of
+    to its ``step_end``, read to its end then (also a run that started and ended between two looks); a
+    run that had already ended when this observer first read the journal is not replayed (its
+    journalled tail stands for it). Files are checked like every file of
     the state directory (`StateDir.check_path`, ``O_NOFOLLOW``).
     """
 
@@ -139,10 +140,12 @@ class RecordingFollower:
         self.folder = folder_for(journal)
         self._runs: dict[str, tuple[Path, float, dict[Path, _Cast]]] = {}   # step -> (run folder, start, casts)
         self.steps: set[str] = set()   # steps whose latest run is followed here (their feed lines are not needed)
+        self._caught_up = False        # the journal's backlog (read at the first look) is behind us
 
-    def entries(self, entries: list[dict[str, Any]]) -> list[OutputLine]:
-        """Fold new journal entries (runs start and end); the lines recorded since the last look."""
-        out: list[OutputLine] = []
+    def entries(self, entries: list[dict[str, Any]]) -> list[OutputLine | dict[str, Any]]:
+        """Fold new journal entries (runs start and end): the entries and the lines recorded since the last
+        look, in the order to tell them (a step's last lines before its ``step_end``, new lines last)."""
+        out: list[OutputLine | dict[str, Any]] = []
         fresh: set[str] = set()
         for e in entries:
             step = str(e.get("step"))
@@ -157,9 +160,11 @@ class RecordingFollower:
                     if os.access(run, os.R_OK | os.X_OK):   # else (another user's 0700 folder): the feed's lines
                         self.steps.add(step)
             elif e.get("type") == "step_end" and step in self._runs:
-                if step not in fresh:          # seen running: read it to its end
-                    out += self._read(step)
-                del self._runs[step]
+                if self._caught_up or step not in fresh:   # live (even if it started and ended between two
+                    out += self._read(step)                # looks): read it to its end; the backlog's old
+                del self._runs[step]                       # runs are not replayed
+            out.append(e)
+        self._caught_up = True
         return out + self.poll()
 
     def poll(self) -> list[OutputLine]:

@@ -284,6 +284,9 @@ class ReplayFeed:
             view = self.signal_view(spec.signal, self.position)
             if view is not None and st.status != "pending" and view.last_ok is not None:
                 st = replace(st, values=dict(view.current), age=view.age)
+            started = self._session.rollback_started
+            if spec.within and started is not None:
+                st = replace(st, deadline=started + spec.within)    # as the engine counts it down
             out.append(st)
         return out
 

@@ -68,14 +68,15 @@ def main() -> None:
     print(f"incident: {args.minutes} min, {per_run * args.minutes * len(web)} output lines, "
           f"{size / 1e6:.1f} MB on disk (journal + recordings + samples)")
 
-    tracemalloc.start()
     t = time.perf_counter()
     incident = load_incident(j.path)
     load = time.perf_counter() - t
+    tracemalloc.start()
+    load_incident(j.path)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(f"load_incident: {load:.2f} s, {len(incident.output)} lines, {len(incident.samples)} samples, "
-          f"peak {peak / 1e6:.0f} MB (tracemalloc), missing: {incident.missing or 'nothing'}")
+          f"peak {peak / 1e6:.0f} MB (tracemalloc, a second load), missing: {incident.missing or 'nothing'}")
     feed = ReplayFeed(profile, incident)
     events = [0]
     feed.subscribe(lambda e: events.__setitem__(0, events[0] + 1))
@@ -84,7 +85,7 @@ def main() -> None:
     for i in range(1, 1001):
         feed.seek(incident.start + span * i / 1000)
     fwd = time.perf_counter() - t
-    print(f"seek forward through it in 1,000 steps: {fwd:.2f} s ({fwd:.3f} ms per step avg x1000), "
+    print(f"seek forward through it in 1,000 steps: {fwd:.2f} s ({fwd:.3f} ms per step), "
           f"{events[0]} events told")
     t = time.perf_counter()
     feed.seek(incident.start + span / 2)

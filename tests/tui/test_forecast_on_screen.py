@@ -27,7 +27,7 @@ async def test_the_forecast_is_on_screen_during_a_rollback_and_warns_when_late(t
     c = Controller(profile, now=lambda: clock[0])
     app = CockpitApp(profile, controller=c, clock=lambda: clock[0])
     async with app.run_test(size=(120, 36)) as pilot:
-        await until(lambda: c.is_driver and c._stats is not None, what="driver with the earlier incidents read")
+        await until(lambda: c.is_driver, what="the driver")
         app._clock_tick()
         assert "projected done" not in screen_text(app)           # no rollback yet: no forecast
         await pilot.press("r")
@@ -35,6 +35,8 @@ async def test_the_forecast_is_on_screen_during_a_rollback_and_warns_when_late(t
         await pilot.press("enter")
         await until(lambda: c.session.rollback_started is not None, what="rollback started")
         clock[0] += 60
+        # the first ask reads the earlier incidents in a thread; the header has the forecast at its next tick
+        await until(lambda: c._stats is not None, what="the earlier incidents read")
         app._clock_tick()
         await until(lambda: "projected done 08:01 — budget 08:15" in screen_text(app), what="the forecast")
         assert app.header.info is not None and not app.header.info.forecast_late
