@@ -27,6 +27,7 @@ EntryType = Literal[
     "journal_repaired", "journal_recovered", "batch",
     "approval_requested", "approval_granted", "approval_refused", "approval_rejected", "approval_expired",
     "approval_cancelled", "handoff_offered", "handoff_expired", "handoff",
+    "held_opened", "held_extended", "held_closed", "held_failed", "held_checked", "annotation_posted",
 ]
 ENTRY_TYPES: tuple[EntryType, ...] = get_args(EntryType)
 
@@ -257,6 +258,34 @@ class Handoff(Entry, total=False):
     rto_elapsed: Seconds | None
 
 
+class HeldEntry(Entry, total=False):
+    """A resource the rollback holds open (`cockpit.held`): an Alertmanager silence, a Grafana region.
+
+    ``held_opened`` (what, step, until, params), ``held_extended`` (until, new_id when the server
+    gave another id), ``held_closed`` (how, reason), ``held_failed`` (action, reason),
+    ``held_checked`` (state found on resume)."""
+
+    resource: str
+    id: str | None
+    what: str | None
+    step: str | None
+    until: Timestamp | None
+    params: dict[str, Any]
+    new_id: str
+    how: str
+    reason: str | None
+    action: str
+    state: str
+
+
+class AnnotationPosted(Entry, total=False):
+    """A Grafana point annotation posted for a step (`[grafana] annotate_steps`)."""
+
+    id: str
+    step: str
+    text: str
+
+
 KINDS: dict[EntryType, type] = {
     "session_start": SessionStart, "session_resume": SessionStart, "session_end": SessionEnd,
     "session_abandoned": SessionAbandoned, "rollback_start": RollbackStart, "rollback_end": RollbackEnd,
@@ -267,6 +296,8 @@ KINDS: dict[EntryType, type] = {
     "approval_requested": Approval, "approval_granted": Approval, "approval_refused": Approval,
     "approval_rejected": Approval, "approval_expired": Approval, "approval_cancelled": Approval,
     "handoff_offered": Handoff, "handoff_expired": Handoff, "handoff": Handoff,
+    "held_opened": HeldEntry, "held_extended": HeldEntry, "held_closed": HeldEntry, "held_failed": HeldEntry,
+    "held_checked": HeldEntry, "annotation_posted": AnnotationPosted,
 }
 assert set(KINDS) == set(ENTRY_TYPES)
 

@@ -55,4 +55,6 @@ NO_HOST = {
     "jira": "no host: this cockpit calls Jira",
     "webhook": "no host: this cockpit calls the webhook",
     "manual": "no host: a manual step, ticked by hand",
+    "silence": "no host: this cockpit calls Alertmanager",
+    "annotate": "no host: this cockpit calls Grafana",
 }

@@ -17,6 +17,7 @@ from typing import Any
 from cockpit.profile.convert import Converter, Reporter, did_you_mean, show
 from cockpit.profile.keys import APP_KEYS, MULTIPLEXER_KEYS, normalize_key, reserved_for
 from cockpit.profile.model import (
+    AnnotateSpec,
     AnsibleSpec,
     CheckSpec,
     CockpitSettings,
@@ -24,6 +25,7 @@ from cockpit.profile.model import (
     JiraSpec,
     Profile,
     SignalSpec,
+    SilenceSpec,
     SlackSpec,
     SourceSpec,
     StepSpec,
@@ -36,7 +38,8 @@ from cockpit.secrets import env_refs
 _HTTP_FIELD = re.compile(r"^(status|latency|json:[^\s.][^\s]*)$")
 _URL = re.compile(r"^(https?://|\$\{env:)")
 _KEY = re.compile(r"^\S+$")
-_SUBTABLES = {"slack": SlackSpec, "email": EmailSpec, "jira": JiraSpec, "ansible": AnsibleSpec}
+_SUBTABLES = {"slack": SlackSpec, "email": EmailSpec, "jira": JiraSpec, "ansible": AnsibleSpec,
+              "silence": SilenceSpec, "annotate": AnnotateSpec}
 _HOSTED = ("ssh", "ansible")  # step kinds that run on a host group
 
 
@@ -97,6 +100,9 @@ class Rules:
         self.steps()
         self.app_keys()
         self.secrets(os.environ if environ is None else environ)
+        from cockpit import integrations
+
+        integrations.check(self)
 
     # -- helpers -------------------------------------------------------------------
     def ref(self, path: KeyPath, what: str, name: str, known: list[str]) -> bool:
@@ -180,7 +186,7 @@ class Rules:
         sources: Mapping[str, SourceSpec] = self.parts.get("sources") or {}
         for src in sources.values():
             path = self.conv.path_of(src)
-            if src.kind in ("prometheus", "http"):
+            if src.kind in ("prometheus", "http", "alertmanager"):
                 if not src.url:
                     self.rep.error(path, f'a {src.kind} source needs "url"')
                 elif not _URL.match(src.url):

@@ -129,4 +129,8 @@ def make_sampler(
         from cockpit.sources.ssh import OwnedRunner, SshSampler
 
         return SshSampler(spec, profile, command_sampler or OwnedRunner(profile))
+    if spec.kind == "alertmanager":
+        from cockpit.sources.alerts import AlertsSampler
+
+        return AlertsSampler(spec)
     raise ValueError(f"unknown source kind {spec.kind!r}")

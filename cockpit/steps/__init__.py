@@ -32,7 +32,7 @@ async def execute(
     step: StepSpec, ctx: StepContext, on_output: Callable[[OutputLine], None] | None = None
 ) -> StepResult:
     """Run one non-ssh step. Never raises for expected failures; cancellation propagates."""
-    from cockpit.steps import jira, local, mail, manual, slack
+    from cockpit.steps import annotate, jira, local, mail, manual, silence, slack
 
     started = time.time()
     runners: dict[str, Callable[[StepSpec, StepContext], Awaitable[StepResult]]] = {
@@ -40,6 +40,8 @@ async def execute(
         "email": mail.execute,
         "jira": jira.execute,
         "manual": manual.execute,
+        "silence": silence.execute,
+        "annotate": annotate.execute,
     }
     scrub = Scrubber(ctx, spec_secrets(_spec_of(step)))
     try:
@@ -62,7 +64,7 @@ async def execute(
 
 async def preview(step: StepSpec, ctx: StepContext) -> str:
     """What the step will send or run, for the confirmation screen (redacted)."""
-    from cockpit.steps import jira, local, mail, manual, slack
+    from cockpit.steps import annotate, jira, local, mail, manual, silence, slack
 
     renderers: dict[str, Callable[[StepSpec, StepContext], str]] = {
         "slack": slack.preview,
@@ -70,6 +72,8 @@ async def preview(step: StepSpec, ctx: StepContext) -> str:
         "jira": jira.preview,
         "local": local.preview,
         "manual": manual.preview,
+        "silence": silence.preview,
+        "annotate": annotate.preview,
     }
     if step.kind == "ansible":
         from cockpit.steps import ansible

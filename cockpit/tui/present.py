@@ -187,7 +187,7 @@ def step_prompt(profile: Profile, step: StepSpec, missing: tuple[str, ...] = (),
         needs=step.confirm,
         destructive=step.destructive,
         missing=missing,
-        has_preview=bool(step.preview) or step.kind in ("slack", "email", "jira", "ansible"),
+        has_preview=bool(step.preview) or step.kind in ("slack", "email", "jira", "ansible", "silence", "annotate"),
         clock_note=clock_note(profile, step, session),
         last_run=last_run(step, session),
     )
