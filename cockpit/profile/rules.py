@@ -188,7 +188,8 @@ class Rules:
             path = self.conv.path_of(src)
             if src.kind in ("prometheus", "http", "alertmanager"):
                 if not src.url:
-                    self.rep.error(path, f'a {src.kind} source needs "url"')
+                    article = "an" if src.kind[0] in "aeiou" else "a"
+                    self.rep.error(path, f'{article} {src.kind} source needs "url"')
                 elif not _URL.match(src.url):
                     self.rep.error((*path, "url"), "url must start with http:// or https://")
                 if src.hosts is not None:
