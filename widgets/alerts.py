@@ -24,7 +24,7 @@ class AlertsPanel(SignalPanel):
     """``PAGING`` lines first (red), then ``silenced`` ones (muted)."""
 
     DEFAULT_CSS = """
-    AlertsPanel { height: 6; }
+    AlertsPanel { height: 4; }
     """
 
     def state_symbol(self, data: PanelData | None) -> str:

@@ -377,7 +377,8 @@ def step_detail(profile: Profile, step: StepSpec, session: Session | None, progr
             lines.append("")
             lines.append(f"{h.get('host', '?')}: {host_outcome(h)}{took}")
             lines += [f"  │ {t}" for t in h.get("tail", []) or []]
-    lines += dashboard_lines(profile, session)
+    if step.kind in ("slack", "jira", "silence", "annotate") or step.starts_rollback or step.ends_rollback:
+        lines += dashboard_lines(profile, session)   # the steps that announce or mark the incident
     return "\n".join(lines)
 
 

@@ -258,6 +258,9 @@ async def test_a_failed_alertmanager_is_clear_and_does_not_block_the_rollback(
             result = await c.fire("silence")
             after = await c.fire("pause")
             rows = {e["step"]: e for e in c.journal_entries() if e["type"] == "step_end"}
+            from cockpit.tui import present
+
+            row = present.step_row(profile, profile.step("silence"), c.session.steps["silence"])
         finally:
             await c.stop()
     assert result.state == "failed"
@@ -267,6 +270,7 @@ async def test_a_failed_alertmanager_is_clear_and_does_not_block_the_rollback(
     assert expected in reason and "Alertmanager (http://127.0.0.1:" in reason, reason
     assert "Traceback" not in reason
     assert rows["silence"]["state"] == "failed" and expected in rows["silence"]["reason"]
+    assert row.state == "failed" and expected in row.detail        # the checklist row fails with the reason
     assert not any(e["type"] == "held_opened" for e in read_journal(c.journal.path))   # nothing half-held
     if required:
         assert after.state == "refused" and "waiting for silence" in (after.reason or "")
