@@ -155,6 +155,7 @@ class Controller:
         self._approval_entries: list[dict[str, Any]] = []
         # things the rollback holds open (silences, the Grafana region): cockpit/held.py (driver only)
         self.held: HeldManager | None = None
+        self._held_task: asyncio.Task[None] | None = None
 
     # -- listeners -------------------------------------------------------------------------
     def _add(self, kind: str, fn: Listener) -> Callable[[], None]:
@@ -451,7 +452,14 @@ class Controller:
             return
         if self.held.open:
             self.held.spawn(self.held.reconcile(), "held-reconcile")
-        self._background.append(asyncio.create_task(self.held.run(), name="held-tick"))
+        self._held_task = asyncio.create_task(self.held.run(), name="held-tick")
+        self._background.append(self._held_task)
+
+    def _stop_held(self) -> None:
+        if self._held_task is not None:
+            self._held_task.cancel()
+            self._held_task = None
+        self.held = None
 
     def _open_recorder(self) -> None:
         """The evidence folder beside the journal (step recordings, samples): see `cockpit.recording`."""
@@ -680,6 +688,7 @@ class Controller:
         try:
             self._open_journal(journal, handoff_from=handed.who if handed else None)
             self._start_publishing()
+            self._start_held()
         except BaseException:
             self.lock.release()
             raise
@@ -759,6 +768,9 @@ class Controller:
 
     async def _become_observer(self, reserve_for: int) -> None:
         """After a handoff: stop driving (journal, feed, polling, SSH) and follow the new driver."""
+        if self.held is not None:      # the new driver manages the silences and the region now
+            await self.held.drain()
+            self._stop_held()
         if self.poller is not None:
             with contextlib.suppress(Exception):
                 await self.poller.stop()
