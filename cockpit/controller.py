@@ -66,6 +66,7 @@ from cockpit.journal import (
     redactor_for,
     session_start_fields,
 )
+from cockpit.kinds import names_of, step_kind, step_kinds
 from cockpit.lock import DriverLock, LockHeld, LockHolder, inspect, read_holder
 from cockpit.profile.model import Profile, StepSpec
 from cockpit.published import FeedMirror, FeedReader, FeedWriter
@@ -896,10 +897,9 @@ class Controller:
         elif not self.lock.held:
             current = read_holder(self.lock.path, self.state)
             holder = f"locked by {current.describe()}" if current else None
-        from cockpit.steps.silence import held_steps
+        from cockpit.held import optional_steps
 
-        settled = frozenset(sid for sid, required in held_steps(self.profile).items()
-                            if not required and self.session.state_of(sid) == "failed")
+        settled = frozenset(sid for sid in optional_steps(self.profile) if self.session.state_of(sid) == "failed")
         return Guard(self.profile.cockpit.environment, holder, settled=settled)
 
     def decide(self, step_id: str, confirmation: str | None = None, yes: bool = False,
@@ -961,9 +961,10 @@ class Controller:
         return decision
 
     def _hosts_for(self, step: StepSpec, hosts: Sequence[str] | None) -> tuple[tuple[str, ...], str | None]:
-        if step.kind not in ("ssh", "ansible"):
+        if step_kind(step.kind).runs_on != "hosts":
+            hosted = names_of([k for k in step_kinds() if k.runs_on == "hosts"])
             return (), (None if hosts is None else
-                        f"hosts apply to ssh and ansible steps only; {step.id} is a {step.kind} step")
+                        f"hosts apply to {hosted} steps only; {step.id} is a {step.kind} step")
         group = tuple(self.profile.hosts.get(step.hosts or "", ()))
         if hosts is not None:       # given: an explicit selection, never "the whole group" when empty
             if not hosts:
@@ -1029,7 +1030,7 @@ class Controller:
 
     async def _preview_body(self, step: StepSpec, header: bool) -> str:
         try:
-            if step.kind == "ssh":
+            if step_kind(step.kind).runner:
                 return self.redact(await self._ssh_preview(step, header))
             from cockpit import steps
 
@@ -1085,10 +1086,9 @@ class Controller:
         if step.starts_rollback:
             self.start_rollback()
         command = self.profile.expand(step.command) if step.command else None
-        if step.kind == "ansible" and step.ansible is not None:
-            from cockpit.steps.ansible import command_line
-
-            command = command_line(step.ansible, self.profile, targets)
+        command_line = step_kind(step.kind).command_line
+        if command_line is not None:   # e.g. ansible: the command line an operator would type
+            command = command_line(step, self.profile, targets) or command
         started = self.now()
         recording = self.recorder.begin(step.id, started) if self.recorder is not None else None
         recorded = self._append("step_start", hold=False, step=step.id, title=step.title, kind=step.kind,
@@ -1202,7 +1202,8 @@ class Controller:
                 self.published.host_done(step.id, result.host, result.state)
             self._emit("step", step.id, None)
 
-        if step.kind == "ssh":
+        kind = step_kind(step.kind)
+        if kind.runner:
             self._make_runner()
             restricted = list(targets) if targets != tuple(self.profile.hosts.get(step.hosts or "", ())) else None
             if step.batch:
@@ -1210,14 +1211,12 @@ class Controller:
             result: StepResult = await self.runner.run(step, hosts=restricted, on_output=output,
                                                        on_host_done=host_done)
             return result
-        if step.kind == "ansible":   # like ssh: on the step's hosts (or --hosts), per-host progress
-            from cockpit.steps import ansible
-
-            return await ansible.execute(step, self._context(note, step), output, hosts=list(targets),
-                                         on_host_done=host_done)
         from cockpit import steps
 
-        return await steps.execute(step, self._context(note, step), output)
+        on_hosts = kind.runs_on == "hosts"   # like ssh: on the step's hosts (or --hosts), per-host progress
+        return await steps.execute(step, self._context(note, step), output,
+                                   hosts=list(targets) if on_hosts else None,
+                                   on_host_done=host_done if on_hosts else None)
 
     async def _rollout(self, step: StepSpec, run: RunningStep, hosts: list[str] | None,
                        output: Callable[[OutputLine], None], host_done: Callable[[HostResult], None]) -> StepResult:

@@ -21,6 +21,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from cockpit.kinds import source_kind
 from cockpit.profile.model import Profile, SignalSpec, SourceSpec
 
 MARGIN = 5.0  # seconds added to 2 × scrape_interval for the default max_age
@@ -35,7 +36,7 @@ def max_age_of(profile: Profile, signal: SignalSpec) -> float | None:
     if signal.max_age is not None:
         return signal.max_age
     src = profile.sources.get(signal.source)
-    if src is None or src.kind != "prometheus":
+    if src is None or not source_kind(src.kind).sample_age:
         return None
     return source_max_age(src)
 

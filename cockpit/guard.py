@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from cockpit.kinds import step_kind
 from cockpit.profile.model import StepSpec
 from cockpit.session import Session
 
@@ -61,7 +62,7 @@ class Guard:
             return Decision(False, f"not the driver: {who}", needs=needs)
         if journal_problem is not None:
             return Decision(False, f"journal cannot be written: {journal_problem}", needs=needs)
-        if action == "tick" and step.kind != "manual":
+        if action == "tick" and not step_kind(step.kind).ticked:
             # a tick marks the step done without running it: only a person's step may be ticked
             return Decision(False, f"{step.id} is a {step.kind} step: only manual steps are ticked "
                             "(fire it instead)", needs=needs)

@@ -91,6 +91,19 @@ class Watcher(Protocol):
                          ended: float) -> None: ...
 
 
+def optional_steps(profile: Profile) -> list[str]:
+    """Steps whose table says ``required = false`` (a silence, an annotation): when they fail, the steps
+    listing them in ``after`` still run (the guard counts them as settled)."""
+    from cockpit.kinds import step_kind
+
+    out = []
+    for step in profile.steps:
+        spec = step_kind(step.kind).spec_of(step)
+        if getattr(spec, "required", None) is False:
+            out.append(step.id)
+    return out
+
+
 def _load(ref: str, profile: Profile) -> Any:
     module, _, name = ref.partition(":")
     return getattr(importlib.import_module(module), name)(profile)

@@ -174,7 +174,9 @@ class Runner:
         on_output: OutputHandler | None,
         on_host_done: HostDoneHandler | None,
     ) -> _Job:
-        if step.kind != "ssh":
+        from cockpit.kinds import step_kind
+
+        if not step_kind(step.kind).runner:
             raise RunnerError(f"step {step.id} is a {step.kind} step, not ssh")
         if not step.command:
             raise RunnerError(f"step {step.id} has no command")

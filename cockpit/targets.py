@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cockpit.durations import format_duration
+from cockpit.kinds import step_kind
 from cockpit.profile.model import Profile, StepSpec
 from cockpit.sizes import plan, resolve
 
@@ -34,10 +35,9 @@ def batches_in_words(step: StepSpec, total: int) -> str:
 
 def where_it_runs(profile: Profile, step: StepSpec) -> str:
     """``"ONE host, the first reachable of: console"``, ``"in parallel: web-1, web-2"``, ..."""
-    if step.kind == "local":
-        return "this machine (the bastion)"
-    if step.kind not in ("ssh", "ansible"):
-        return NO_HOST.get(step.kind, f"no host: this cockpit runs the {step.kind} step itself")
+    kind = step_kind(step.kind)
+    if kind.runs_on != "hosts":   # its record says where: "this machine", "no host: …"
+        return kind.where or f"no host: this cockpit runs the {kind.name} step itself"
     hosts = tuple(profile.hosts.get(step.hosts or "", ()))
     group = _hosts(hosts, step.hosts)
     if step.batch:
@@ -48,13 +48,3 @@ def where_it_runs(profile: Profile, step: StepSpec) -> str:
         "parallel": f"in parallel: {group}",
     }[step.run]
 
-
-NO_HOST = {
-    "email": "no host: this cockpit sends the email",
-    "slack": "no host: this cockpit posts to Slack",
-    "jira": "no host: this cockpit calls Jira",
-    "webhook": "no host: this cockpit calls the webhook",
-    "manual": "no host: a manual step, ticked by hand",
-    "silence": "no host: this cockpit calls Alertmanager",
-    "annotate": "no host: this cockpit calls Grafana",
-}

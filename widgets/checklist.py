@@ -156,12 +156,12 @@ class Checklist(Widget, can_focus=True):
     def progress(self, step: StepRow) -> str:
         """``ok 0.7s 10/10``, ``running 12s 3/10``, ``failed 2.1s 0/1``: short by design, never cut."""
         if step.state == "idle":
-            return "manual" if step.kind == "manual" else "-"
+            return "manual" if step.ticked else "-"
         hosts = f" {step.hosts_done}/{step.hosts_total}" if step.hosts_total else ""
         if step.state == "running":
             elapsed = f" {short_duration(self.now - step.started)}" if step.started is not None and self.now else ""
             return f"running{elapsed}{hosts}"
-        if step.kind == "manual" and step.state == "ok":
+        if step.ticked and step.state == "ok":
             return "ticked"
         took = ""
         if step.started is not None and step.ended is not None:

@@ -99,6 +99,7 @@ class StepRow:
     detail: str = ""  # reason of a refusal/failure, or the manual note
     next: bool = False  # the runbook's next step (highlighted)
     unseen: bool = False  # failed/partial and its detail not yet opened: keeps a mark on the row
+    ticked: bool = False  # a person's step (its kind says so): "manual" while idle, "ticked" when done
 
 
 @dataclass(frozen=True)

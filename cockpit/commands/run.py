@@ -27,6 +27,7 @@ from cockpit.commands.profile_arg import open_profile
 from cockpit.controller import Controller
 from cockpit.durations import format_duration
 from cockpit.exitcodes import Exit
+from cockpit.kinds import names_of, step_kind, step_kinds
 from cockpit.profile.model import Profile
 from cockpit.results import OutputLine, StepResult
 
@@ -79,8 +80,9 @@ def parse_hosts(given: str | None, group_name: str, group: Sequence[str]) -> tup
 
 async def _run(args: argparse.Namespace, profile: Profile) -> int:
     step = profile.step(args.step)
-    if args.hosts is not None and step.kind not in ("ssh", "ansible"):
-        _err(f"--hosts applies to ssh and ansible steps only; {step.id} is a {step.kind} step")
+    if args.hosts is not None and step_kind(step.kind).runs_on != "hosts":
+        hosted = names_of([k for k in step_kinds() if k.runs_on == "hosts"])
+        _err(f"--hosts applies to {hosted} steps only; {step.id} is a {step.kind} step")
         return Exit.USAGE
     group = profile.hosts.get(step.hosts or "", ())
     hosts, problem = parse_hosts(args.hosts, step.hosts or "", group)
@@ -159,7 +161,7 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
         if controller.journal is not None:
             print(f"cockpit run: journal {controller.journal.path}", file=sys.stderr, flush=True)
         told = len(controller.notices)
-        if step.kind in REPORTING_KINDS and controller.is_driver:
+        if step_kind(step.kind).reports_checks and controller.is_driver:   # its message reports them
             await controller.sample_now()
         result = await controller.fire(step.id, confirmation=args.confirm, yes=args.yes,
                                        override=args.override, hosts=hosts)
@@ -182,10 +184,6 @@ async def _run(args: argparse.Namespace, profile: Profile) -> int:
     if interrupted:
         return Exit.INTERRUPTED
     return Exit.OK if result.ok and problem is None else Exit.FAILED
-
-
-# step kinds whose messages may report the checks: sampled once before they fire
-REPORTING_KINDS = frozenset({"slack", "email", "jira"})
 
 
 def main(args: argparse.Namespace) -> int:

@@ -75,9 +75,9 @@ class DemoStack:
             config=str(self.sshd.config_path),
             client_keys=(str(self.sshd.client_key_path),),
         )
-        urls = {"prometheus": self.prometheus.url, "http": f"{self.blue.url}/healthz"}
+        urls = {"prom": self.prometheus.url, "blue": f"{self.blue.url}/healthz"}   # profiles/demo.toml's sources
         sources = {
-            sid: dataclasses.replace(src, url=urls[src.kind]) if src.kind in urls else src
+            sid: dataclasses.replace(src, url=urls[sid]) if sid in urls else src
             for sid, src in base.sources.items()
         }
         vars_ = {**base.vars, "demo_out": str(self.workdir)}

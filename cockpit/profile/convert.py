@@ -21,11 +21,14 @@ from cockpit.durations import DurationError, parse_duration
 from cockpit.profile.positions import Path, line_of
 from cockpit.profile.problems import Problem, Severity
 from cockpit.profile.schema import (
+    KIND_PARSERS,
     MAX_DURATION,
     FieldInfo,
     describe,
     fields_of,
     is_profile_dataclass,
+    kind_names,
+    kind_tables,
     strip_optional,
     toml_keys,
 )
@@ -131,6 +134,8 @@ class Converter:
             except SizeError as e:
                 self.report.error(path, str(e))
                 return INVALID
+        if parse in KIND_PARSERS:
+            return self._kind(value, parse or "", path)
         origin = get_origin(tp)
         if origin is Literal:
             choices = [str(a) for a in get_args(tp)]
@@ -150,6 +155,16 @@ class Converter:
                 return INVALID
             return self.dataclass(tp, value, path)
         return self._limited(self._scalar(value, tp, path, secret), path, info)
+
+    def _kind(self, value: Any, parse: str, path: Path) -> Any:
+        """A registered kind's name (`cockpit.kinds`), or INVALID after naming the known ones."""
+        choices = kind_names(parse)
+        if isinstance(value, str) and value in choices:
+            return value
+        listed = ", ".join(f'"{c}"' for c in choices)
+        hint = did_you_mean(value, choices) if isinstance(value, str) else ""
+        self.report.error(path, f"{show(value)} is not one of {listed}{hint}")
+        return INVALID
 
     def _limited(self, value: Any, path: Path, info: FieldInfo | None, item: bool = False) -> Any:
         """``value``, or INVALID after reporting why it is out of the field's range.
@@ -292,13 +307,25 @@ class Converter:
     ) -> tuple[dict[str, Any], bool]:
         """The converted fields of ``table`` (those that converted) and whether all of them did."""
         keys = toml_keys(cls)
+        holder = next((f for f in fields_of(cls) if f.kind_tables), None)
+        family = holder.kind_tables if holder is not None else None
+        extra = {k: v for k, v in kind_tables(family).items() if k not in keys} if family else {}
         ok = True
+        tables: dict[str, Any] = {}
         for k in table:
-            if k not in keys:
-                hint = did_you_mean(k, list(keys)) or f" (expected one of: {', '.join(keys)})"
+            if k in extra:   # a registered kind's own table ([step.KIND], [sources.ID.KIND], [signal.KIND])
+                conv = self.value(table[k], extra[k], (*path, k))
+                if conv is INVALID:
+                    ok = False
+                else:
+                    tables[k] = conv
+            elif k not in keys:
+                hint = did_you_mean(k, [*keys, *extra]) or f" (expected one of: {', '.join(keys)})"
                 self.report.error(path, f'unknown key "{k}"{hint}', at=(*path, k))
                 ok = False
         kwargs: dict[str, Any] = {}
+        if holder is not None and tables:
+            kwargs[holder.name] = MappingProxyType(tables)
         for f in fields_of(cls):
             if f.key is None:
                 if injected and f.name in injected:

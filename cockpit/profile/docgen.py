@@ -127,10 +127,51 @@ def _plain_tables() -> list[str]:
     return out
 
 
+_WHERE = {"hosts": "on its host group (`hosts`)", "local": "this machine (the bastion)"}
+
+
+def _kinds() -> list[str]:
+    """The registered step and source kinds (`cockpit.kinds`), one row each."""
+    from cockpit.kinds import source_kinds, step_kinds
+
+    rows = ["### Step kinds (`kind` of a `[[step]]`)", "",
+            "| kind | runs | table | previews | reports checks | what it does |", "|---|---|---|---|---|---|"]
+    for k in step_kinds():
+        where = _WHERE.get(k.runs_on) or k.where or "no host"
+        table = f"`[step.{k.name}]`" if k.table is not None else "-"
+        runs = "by hand (ticked)" if k.ticked else where
+        previews = "yes" if k.previews else ("`preview` command" if k.takes_command else "-")
+        rows.append(f"| `{k.name}` | {_cell(runs)} | {table} | {previews} | "
+                    f"{'yes' if k.reports_checks else '-'} | {_cell(k.doc)} |")
+    rows += ["", "### Source kinds (`kind` of a `[sources.NAME]`)", "",
+             "| kind | runs | signals read | what it does |", "|---|---|---|---|"]
+    for src in source_kinds():
+        where = "on the first host of `hosts`" if src.runs_on == "hosts" else "this cockpit reads `url`" if src.url else "this cockpit"
+        keys = ", ".join(f"`{key}`" for key in src.signal_keys) or "-"
+        rows.append(f"| `{src.name}` | {_cell(where)} | {keys} | {_cell(src.doc)} |")
+    return [*rows, ""]
+
+
+def _kind_sections() -> Iterator[tuple[str, type, str]]:
+    """The tables of registered kinds that the model has no field for (``StepSpec.tables``, ...)."""
+    from cockpit.kinds import source_kinds, step_kinds
+    from cockpit.profile.model import StepSpec
+
+    own = {f.key for f in fields_of(StepSpec)}
+    for k in step_kinds():
+        if k.table is not None and k.name not in own:
+            yield f"[step.{k.name}]", k.table, f"kind = {k.name}: `[step.{k.name}]`."
+    for src in source_kinds():
+        if src.table is not None:
+            yield f"[sources.NAME.{src.name}]", src.table, f"kind = {src.name}: its source's own table."
+        if src.signal_table is not None:
+            yield f"[signal.{src.name}]", src.signal_table, f"A signal on a {src.name} source: its own table."
+
+
 def generate() -> str:
     """The generated Markdown (between the markers)."""
-    lines: list[str] = ["", "Tables whose keys are names you choose:", "", *_plain_tables(), ""]
-    for heading, cls, intro in _sections():
+    lines: list[str] = ["", *_kinds(), "Tables whose keys are names you choose:", "", *_plain_tables(), ""]
+    for heading, cls, intro in [*_sections(), *_kind_sections()]:
         lines += [f"### `{heading}`", "", intro, "", *_table(cls), ""]
     return "\n".join(lines)
 

@@ -24,10 +24,8 @@ from cockpit.conditions import Condition
 
 Phase = Literal["prepare", "rollback", "validate", "communicate", "post-rollback"]
 PHASES: tuple[str, ...] = ("prepare", "rollback", "validate", "communicate", "post-rollback")
-StepKind = Literal["ssh", "local", "slack", "email", "jira", "manual", "ansible", "silence", "annotate"]
 RunMode = Literal["parallel", "serial", "once"]
 ConfirmMode = Literal["none", "yes", "type"]
-SourceKind = Literal["prometheus", "http", "ssh", "alertmanager"]
 View = Literal["bars", "line", "history", "value", "alerts"]
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -162,7 +160,7 @@ class HostAddress:
 @dataclass(frozen=True)
 class SourceSpec:
     id: str = field(metadata=doc("The source's name: the key of its `[sources.NAME]` table.", toml=None))
-    kind: SourceKind = field(metadata=doc("`prometheus`, `http`, `ssh` or `alertmanager`."))
+    kind: str = field(metadata=doc("What the values come from: one of the source kinds above.", parse="source_kind"))
     url: str | None = field(
         default=None,
         metadata=doc("prometheus, alertmanager: base URL of the server; http: the URL probed. May hold `${env:…}`."),
@@ -223,6 +221,10 @@ class SourceSpec:
             "sample is older than `max_age`, every signal of the source is stale, recording rules included."
         ),
     )
+    tables: Mapping[str, object] = field(
+        default_factory=_empty_map,
+        metadata=doc("`[sources.NAME.KIND]`: the table of a registered source kind.", toml=None, kind_tables="source"),
+    )
 
 
 @dataclass(frozen=True)
@@ -282,6 +284,10 @@ class SignalSpec:
             "prometheus: oldest raw sample a fresh value may be computed from (overrides the source's).",
             parse="duration",
         ),
+    )
+    tables: Mapping[str, object] = field(
+        default_factory=_empty_map,
+        metadata=doc("`[signal.KIND]`: the table of a registered source kind.", toml=None, kind_tables="signal"),
     )
 
 
@@ -494,9 +500,8 @@ class StepSpec:
     title: str = field(metadata=doc("Line in the checklist."))
     phase: Phase = field(metadata=doc("`prepare`, `rollback`, `validate`, `communicate` or `post-rollback`."))
     key: str | None = field(default=None, metadata=doc("Key that fires the step in the TUI (one key)."))
-    kind: StepKind = field(
-        default="ssh",
-        metadata=doc("`ssh`, `local`, `slack`, `email`, `jira`, `manual`, `ansible`, `silence` or `annotate`."),
+    kind: str = field(
+        default="ssh", metadata=doc("What the step does: one of the step kinds above.", parse="step_kind")
     )
     hosts: str | None = field(default=None, metadata=doc("ssh, ansible: the host group it runs on."))
     run: RunMode = field(
@@ -567,11 +572,10 @@ class StepSpec:
         default=None,
         metadata=doc("kind = ansible: `[step.ansible]` (`pip install 'cockpit[ansible]'`); runs on `hosts`."),
     )
-    silence: SilenceSpec | None = field(
-        default=None, metadata=doc("kind = silence: `[step.silence]`, an Alertmanager silence held for the rollback.")
-    )
-    annotate: AnnotateSpec | None = field(
-        default=None, metadata=doc("kind = annotate: `[step.annotate]`, a Grafana point annotation (see `[grafana]`).")
+    tables: Mapping[str, object] = field(
+        default_factory=_empty_map,
+        metadata=doc("`[step.KIND]`: the table of a registered step kind without a field here.", toml=None,
+                     kind_tables="step"),
     )
 
 

@@ -14,19 +14,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from cockpit.kinds import KindError, SourceKind, names_of, source_kind, source_kinds, step_kind, step_kinds
 from cockpit.profile.convert import Converter, Reporter, did_you_mean, show
 from cockpit.profile.keys import APP_KEYS, MULTIPLEXER_KEYS, normalize_key, reserved_for
 from cockpit.profile.model import (
-    AnnotateSpec,
-    AnsibleSpec,
     CheckSpec,
     CockpitSettings,
-    EmailSpec,
-    JiraSpec,
     Profile,
     SignalSpec,
-    SilenceSpec,
-    SlackSpec,
     SourceSpec,
     StepSpec,
 )
@@ -35,12 +30,8 @@ from cockpit.profile.schema import fields_of, toml_keys
 from cockpit.profile.vars import var_refs
 from cockpit.secrets import env_refs
 
-_HTTP_FIELD = re.compile(r"^(status|latency|json:[^\s.][^\s]*)$")
 _URL = re.compile(r"^(https?://|\$\{env:)")
 _KEY = re.compile(r"^\S+$")
-_SUBTABLES = {"slack": SlackSpec, "email": EmailSpec, "jira": JiraSpec, "ansible": AnsibleSpec,
-              "silence": SilenceSpec, "annotate": AnnotateSpec}
-_HOSTED = ("ssh", "ansible")  # step kinds that run on a host group
 
 
 def _with_misspelt_tables(raw: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -73,7 +64,12 @@ def _ids(raw: Mapping[str, Any], array: str, fallback: str | None = None) -> lis
 
 
 class Rules:
-    """Applies every cross-key rule, reporting through the converter's reporter."""
+    """Applies every cross-key rule, reporting through the converter's reporter.
+
+    The rules shared by every kind are here; what differs between kinds is read from each kind's
+    record (`cockpit.kinds`), and each kind's own rules (``StepKind.rules``, ``SourceKind.rules``)
+    are called with this object as their `cockpit.kinds.RuleContext`.
+    """
 
     def __init__(
         self, raw: Mapping[str, Any], parts: Mapping[str, Any], conv: Converter, base_dir: Path | None = None
@@ -104,7 +100,21 @@ class Rules:
 
         integrations.check(self)
 
-    # -- helpers -------------------------------------------------------------------
+    # -- helpers (also the RuleContext of each kind's own rules) ----------------------
+    def error(self, path: KeyPath, message: str, at: KeyPath | None = None) -> None:
+        self.rep.error(path, message, at)
+
+    def warning(self, path: KeyPath, message: str, at: KeyPath | None = None) -> None:
+        self.rep.warning(path, message, at)
+
+    def raw_at(self, path: KeyPath) -> Mapping[str, Any]:
+        """The raw TOML table at ``path`` (empty when there is none)."""
+        return self._raw_at(path)
+
+    def group(self, name: str) -> tuple[str, ...] | None:
+        """The group's hosts; None when it did not load (its own problem is reported already)."""
+        return self._group(name)
+
     def ref(self, path: KeyPath, what: str, name: str, known: list[str]) -> bool:
         if name in known:
             return True
@@ -184,30 +194,48 @@ class Rules:
 
     def sources(self) -> None:
         sources: Mapping[str, SourceSpec] = self.parts.get("sources") or {}
+        hosted = [k for k in source_kinds() if k.runs_on == "hosts"]
         for src in sources.values():
             path = self.conv.path_of(src)
-            if src.kind in ("prometheus", "http", "alertmanager"):
+            try:
+                kind = source_kind(src.kind)
+            except KindError as e:   # never judged by another kind's rules
+                self.rep.error((*path, "kind"), str(e))
+                continue
+            if kind.url:
                 if not src.url:
-                    article = "an" if src.kind[0] in "aeiou" else "a"
-                    self.rep.error(path, f'{article} {src.kind} source needs "url"')
+                    self.rep.error(path, f'{kind.a()} source needs "url"')
                 elif not _URL.match(src.url):
                     self.rep.error((*path, "url"), "url must start with http:// or https://")
-                if src.hosts is not None:
-                    self.rep.error((*path, "hosts"), f'"hosts" is only for ssh sources, not {src.kind}')
-                if src.max_bytes < 1:
-                    self.rep.error((*path, "max_bytes"), "must be 1 or more (a size in bytes, e.g. 4194304 for 4 MB)")
-            else:
+            if kind.runs_on != "hosts" and src.hosts is not None:
+                self.rep.error((*path, "hosts"), f'"hosts" is only for {names_of(hosted)} sources, not {kind.name}')
+            if kind.url and src.max_bytes < 1:
+                self.rep.error((*path, "max_bytes"), "must be 1 or more (a size in bytes, e.g. 4194304 for 4 MB)")
+            if kind.runs_on == "hosts":
                 if src.hosts is None:
                     self.rep.error(
-                        path, 'an ssh source needs "hosts" (the group whose first host runs commands)'
+                        path, f'{kind.a()} source needs "hosts" (the group whose first host runs commands)'
                     )
                 elif (
                     self.ref((*path, "hosts"), "host group", src.hosts, self.groups)
                     and self._group(src.hosts) == ()
                 ):
                     self.rep.error((*path, "hosts"), f'host group "{src.hosts}" is empty')
-                if src.url is not None:
-                    self.rep.error((*path, "url"), '"url" is not used by ssh sources')
+            if not kind.url and src.url is not None:
+                self.rep.error((*path, "url"), f'"url" is not used by {kind.name} sources')
+            self.kind_tables(src, path, kind, "table", f"sources.{src.id}")
+            if kind.rules is not None:
+                kind.rules(self, src, path)
+
+    def kind_tables(self, obj: SourceSpec | SignalSpec, path: KeyPath, kind: SourceKind, attr: str,
+                    where: str) -> None:
+        """A registered source kind's optional table, present on an object of another kind."""
+        for other in source_kinds():
+            table = getattr(other, attr)
+            value = obj.tables.get(other.name) if table is not None else None
+            if value is not None and other is not kind:
+                self.rep.error((*path, other.name), f'[{where}.{other.name}] is only for {other.name} sources '
+                               f'(this one is {kind.name})')
 
     def _group(self, name: str) -> tuple[str, ...] | None:
         """The group's hosts; None when it did not load (its own problem is reported already)."""
@@ -218,7 +246,6 @@ class Rules:
         signals: tuple[SignalSpec, ...] = self.parts.get("signals") or ()
         sources: Mapping[str, SourceSpec] = self.parts.get("sources") or {}
         self.duplicates(list(signals), "signal")
-        default_field = next(f.default for f in fields_of(SignalSpec) if f.name == "field_")
         for sig in signals:
             path = self.conv.path_of(sig)
             self.var_use((*path, "command"), sig.command)
@@ -229,27 +256,33 @@ class Rules:
             src = sources.get(sig.source)
             if src is None:
                 continue
-            kind = src.kind
-            if kind == "prometheus" and not sig.query:
-                self.rep.error(path, f'signal on prometheus source "{sig.source}" needs "query" (PromQL)')
-            if kind == "ssh" and not sig.command:
-                self.rep.error(path, f'signal on ssh source "{sig.source}" needs "command"')
-            if kind != "prometheus" and sig.query is not None:
+            try:
+                kind = source_kind(src.kind)
+            except KindError:
+                continue   # reported at the source
+            self.signal_kind(sig, src, kind, path)
+
+    def signal_kind(self, sig: SignalSpec, src: SourceSpec, kind: SourceKind, path: KeyPath) -> None:
+        """A signal's keys against its source's kind: what it needs, what only other kinds read."""
+        keys = toml_keys(SignalSpec)
+        for key, hint in kind.signal_needs:
+            if not getattr(sig, keys[key].name):
+                self.rep.error(path, f'signal on {kind.name} source "{sig.source}" needs "{key}"{hint}')
+        owners: dict[str, list[SourceKind]] = {}
+        for other in source_kinds():
+            for key in other.signal_keys:
+                owners.setdefault(key, []).append(other)
+        for key, readers in owners.items():
+            if key in kind.signal_keys or key not in keys:
+                continue
+            info = keys[key]
+            if getattr(sig, info.name) != info.default:
                 self.rep.error(
-                    (*path, "query"), f'"query" is only for prometheus sources ("{sig.source}" is {kind})'
+                    (*path, key), f'"{key}" is only for {names_of(readers)} sources ("{sig.source}" is {kind.name})'
                 )
-            if kind != "ssh" and sig.command is not None:
-                self.rep.error(
-                    (*path, "command"), f'"command" is only for ssh sources ("{sig.source}" is {kind})'
-                )
-            if kind == "http" and not _HTTP_FIELD.match(sig.field_):
-                self.rep.error(
-                    (*path, "field"), f'field must be "status", "latency" or "json:PATH", not "{sig.field_}"'
-                )
-            if kind != "http" and sig.field_ != default_field:
-                self.rep.error(
-                    (*path, "field"), f'"field" is only for http sources ("{sig.source}" is {kind})'
-                )
+        self.kind_tables(sig, path, kind, "signal_table", "signal")
+        if kind.signal_rules is not None:
+            kind.signal_rules(self, sig, src, path)
 
     def checks(self) -> None:
         checks: tuple[CheckSpec, ...] = self.parts.get("checks") or ()
@@ -303,9 +336,10 @@ class Rules:
 
     def step_batch(self, step: StepSpec, path: KeyPath) -> None:
         """``batch``/``max_fail``/``gate``: a parallel ssh step's rollout; the gate names real checks."""
-        if step.batch and (step.kind != "ssh" or step.run != "parallel"):
-            self.rep.error((*path, "batch"), f'batch is for ssh steps with run = "parallel" (this one: '
-                           f'kind = "{step.kind}", run = "{step.run}")')
+        batchable = [k for k in step_kinds() if k.batchable]
+        if step.batch and (not any(k.name == step.kind for k in batchable) or step.run != "parallel"):
+            self.rep.error((*path, "batch"), f'batch is for {names_of(batchable)} steps with run = "parallel" '
+                           f'(this one: kind = "{step.kind}", run = "{step.run}")')
         if step.max_fail != "0" and not step.batch:
             self.rep.error((*path, "max_fail"), "max_fail needs batch (the budget is checked between batches)")
         if step.gate is None:
@@ -321,17 +355,6 @@ class Rules:
             self.rep.error((*path, "gate", "samples"), "samples must be 1 or more")
         if step.gate.timeout <= 0:
             self.rep.error((*path, "gate", "timeout"), "timeout must be more than 0s")
-
-    def step_ansible(self, spec: AnsibleSpec, path: KeyPath) -> None:
-        if (spec.playbook is None) == (spec.module is None):
-            self.rep.error(path, "[step.ansible] needs exactly one of playbook and module")
-        if spec.playbook and self.base_dir is not None and not (self.base_dir / spec.playbook).expanduser().is_file():
-            self.rep.error((*path, "playbook"), f"playbook {spec.playbook} not found next to the profile")
-        if spec.args and spec.module is None:
-            self.rep.error((*path, "args"), '"args" is for a module, not a playbook')
-        if spec.forks < 1:
-            self.rep.error((*path, "forks"), "forks must be 1 or more")
-        self.var_use((*path, "args"), spec.args)
 
     def step_key(
         self, step: StepSpec, path: KeyPath, rebinding: Mapping[str, str], seen: dict[str, str]
@@ -355,10 +378,16 @@ class Rules:
             seen[norm] = step.id
 
     def step_kind(self, step: StepSpec, path: KeyPath) -> None:
-        kind = step.kind
-        if kind in _HOSTED:
+        """The rules every kind shares, read from the kind's record, then the kind's own rules."""
+        try:
+            kind = step_kind(step.kind)
+        except KindError as e:   # never judged by another kind's rules
+            self.rep.error((*path, "kind"), str(e))
+            return
+        kinds = step_kinds()
+        if kind.runs_on == "hosts":
             if step.hosts is None:
-                self.rep.error(path, f'an {kind} step needs "hosts" (a host group)')
+                self.rep.error(path, f'{kind.a()} step needs "hosts" (a host group)')
             elif (
                 self.ref((*path, "hosts"), "host group", step.hosts, self.groups)
                 and self._group(step.hosts) == ()
@@ -372,44 +401,32 @@ class Rules:
                         (*path, "hosts"), f'host group "{step.hosts}" is empty: the step runs nowhere'
                     )
         elif step.hosts is not None:
-            self.rep.error((*path, "hosts"), f'"hosts" is only for ssh and ansible steps (this step is kind = "{kind}")')
-        if kind == "ansible" and step.ansible is not None:
-            self.step_ansible(step.ansible, (*path, "ansible"))
-        if kind in ("ssh", "local"):
+            hosted = names_of([k for k in kinds if k.runs_on == "hosts"])
+            self.rep.error((*path, "hosts"), f'"hosts" is only for {hosted} steps (this step is kind = "{kind.name}")')
+        if kind.takes_command:
             if not step.command:
-                self.rep.error(path, f'{"an" if kind == "ssh" else "a"} {kind} step needs "command"')
+                self.rep.error(path, f'{kind.a()} step needs "command"')
         else:
+            commanded = names_of([k for k in kinds if k.takes_command])
             for name in ("command", "preview", "verify"):
                 if getattr(step, name) is not None:
                     self.rep.error(
                         (*path, name),
-                        f'"{name}" is only for ssh and local steps (this step is kind = "{kind}")',
+                        f'"{name}" is only for {commanded} steps (this step is kind = "{kind.name}")',
                     )
-        for name in _SUBTABLES:
-            if name == kind and getattr(step, name) is None and name not in self._raw_at(path):
-                self.rep.error(path, f"{kind} steps need a [step.{kind}] table")
-            elif name != kind and getattr(step, name) is not None:
+        for other in kinds:
+            if other.table is None:
+                continue
+            present = other.spec_of(step) is not None
+            if other is kind and not present and other.name not in self._raw_at(path):
+                self.rep.error(path, f"{kind.name} steps need a [step.{kind.name}] table")
+            elif other is not kind and present:
                 self.rep.error(
-                    (*path, name), f'[step.{name}] is only for kind = "{name}" (this step is kind = "{kind}")'
+                    (*path, other.name),
+                    f'[step.{other.name}] is only for kind = "{other.name}" (this step is kind = "{kind.name}")',
                 )
-        for name in ("email", "jira"):
-            template = getattr(getattr(step, name), "template", None)
-            if (
-                template
-                and self.base_dir is not None
-                and not (self.base_dir / template).expanduser().is_file()
-            ):
-                written = self._raw_at((*path, name)).get("template", template)
-                self.rep.warning(
-                    (*path, name, "template"),
-                    f'template file "{written}" not found (relative to the profile)',
-                )
-        if step.email is not None and not step.email.to:
-            self.rep.error((*path, "email", "to"), "an email step needs at least one recipient")
-        if step.jira is not None and not (
-            step.jira.body or step.jira.template or step.jira.report or step.jira.attachments
-        ):
-            self.rep.error((*path, "jira"), 'a jira step needs "body", "template", "report" or "attachments"')
+        if kind.rules is not None:
+            kind.rules(self, step, path)
         self.var_use((*path, "command"), step.command)
         self.var_use((*path, "preview"), step.preview)
         if step.verify is not None:
@@ -469,19 +486,24 @@ class Rules:
                     self.rep.warning(
                         path, f"environment variable {name} is not set (referenced as ${{env:{name}}})"
                     )
+        tables: list[tuple[KeyPath, str, Any]] = []
         for step in self.parts.get("steps") or ():
-            spath = self.conv.path_of(step)
-            for name, cls in _SUBTABLES.items():
-                sub = getattr(step, name)
-                if sub is None:
-                    continue
-                for f in fields_of(cls):
-                    value = getattr(sub, f.name)
-                    if f.secret and isinstance(value, str) and not env_refs(value):
-                        self.rep.warning(
-                            (*spath, name, f.key or f.name),
-                            "holds a literal secret: use ${env:NAME} so it stays out of the file",
-                        )
+            tables += [(self.conv.path_of(step), k.name, k.spec_of(step)) for k in step_kinds()]
+        for src in (self.parts.get("sources") or {}).values():
+            tables += [(self.conv.path_of(src), k.name, k.spec_of(src)) for k in source_kinds()]
+        for sig in self.parts.get("signals") or ():
+            tables += [(self.conv.path_of(sig), k.name, k.signal_spec_of(sig)) for k in source_kinds()]
+        for spath, name, sub in tables:
+            if sub is None:
+                continue
+            cls: type = type(sub)
+            for f in fields_of(cls):
+                value = getattr(sub, f.name)
+                if f.secret and isinstance(value, str) and value and not env_refs(value):
+                    self.rep.warning(
+                        (*spath, name, f.key or f.name),
+                        "holds a literal secret: use ${env:NAME} so it stays out of the file",
+                    )
 
 
 def _strings(node: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str]]:

@@ -22,6 +22,26 @@ from cockpit.conditions import Condition
 MAX_DURATION = 7 * 24 * 3600.0
 
 
+KIND_PARSERS = ("step_kind", "source_kind")
+
+
+def kind_names(parse: str) -> list[str]:
+    """The registered step kinds (``parse="step_kind"``) or source kinds (``"source_kind"``)."""
+    from cockpit.kinds import source_kinds, step_kinds
+
+    return [k.name for k in (step_kinds() if parse == "step_kind" else source_kinds())]
+
+
+def kind_tables(family: str) -> dict[str, type]:
+    """Kind name -> the dataclass of its table, for ``kind_tables`` fields ("step", "source", "signal")."""
+    from cockpit.kinds import source_kinds, step_kinds
+
+    if family == "step":
+        return {k.name: k.table for k in step_kinds() if k.table is not None}
+    attr = "table" if family == "source" else "signal_table"
+    return {k.name: getattr(k, attr) for k in source_kinds() if getattr(k, attr) is not None}
+
+
 @dataclass(frozen=True)
 class FieldInfo:
     """One field of a profile dataclass, seen as a TOML key."""
@@ -42,6 +62,7 @@ class FieldInfo:
     path: bool | str = False  # a file path resolved against the profile's directory ("directory_ok": or a dir)
     nonempty_values: bool = False  # a table whose string values must not be empty
     exact: bool = False  # typed to confirm: no leading or trailing blanks
+    kind_tables: str | None = None  # "step"/"source"/"signal": holds the tables of registered kinds
 
 
 @functools.cache
@@ -78,6 +99,7 @@ def fields_of(cls: type) -> tuple[FieldInfo, ...]:
                 path=meta.get("path", False),
                 nonempty_values=bool(meta.get("nonempty_values", False)),
                 exact=bool(meta.get("exact", False)),
+                kind_tables=meta.get("kind_tables"),
             )
         )
     return tuple(out)
@@ -106,6 +128,8 @@ def is_profile_dataclass(tp: Any) -> bool:
 def describe(tp: Any, parse: str | None = None) -> str:
     """A type in words, for messages and docs: ``list of strings``, ``duration``, ``one of "a", "b"``."""
     tp, _ = strip_optional(tp)
+    if parse in KIND_PARSERS:
+        return "one of " + ", ".join(f'"{n}"' for n in kind_names(parse))
     if parse == "duration":
         return 'duration ("30s", "15m", "1h30m")'
     if parse == "condition" or tp is Condition:

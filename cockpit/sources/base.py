@@ -1,17 +1,18 @@
-"""What every source kind shares: the `Sampler` protocol, `SourceError` and value parsing."""
+"""What every source kind shares: the `Sampler` protocol, `SourceError` and value parsing.
+
+A leaf: it imports no sampler. Each source kind's sampler is built by its record in
+`cockpit.kinds` (`make_sampler`), which imports the kind's module only then.
+"""
 
 from __future__ import annotations
 
 import math
 import os
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Protocol
+from typing import Any, Protocol
 
 from cockpit.profile.model import Profile, SignalSpec, SourceSpec
 from cockpit.secrets import redact, secret_values
-
-if TYPE_CHECKING:
-    from cockpit.sources.ssh import CommandSampler
 
 Values = dict[str, float]
 Points = dict[str, list[tuple[float, float]]]
@@ -113,24 +114,12 @@ def name_series(signal: SignalSpec, labelsets: Iterable[Mapping[str, str]]) -> l
     return names
 
 
-def make_sampler(
-    spec: SourceSpec, profile: Profile, command_sampler: CommandSampler | None = None
-) -> Sampler:
-    """The sampler of ``spec.kind``; modules are imported lazily (requests is slow to import)."""
-    if spec.kind == "prometheus":
-        from cockpit.sources.prometheus import PrometheusSampler
+def make_sampler(spec: SourceSpec, profile: Profile, command_sampler: Any = None) -> Sampler:
+    """The sampler of ``spec.kind``, made by its registered kind (`cockpit.kinds`).
 
-        return PrometheusSampler(spec, step=spec.interval or profile.cockpit.refresh)
-    if spec.kind == "http":
-        from cockpit.sources.http import HttpSampler
+    ``command_sampler``: the app's `Runner` for the kinds that run commands on hosts (ssh).
+    An unknown kind raises `cockpit.kinds.KindError` naming the known ones.
+    """
+    from cockpit.kinds import source_kind
 
-        return HttpSampler(spec)
-    if spec.kind == "ssh":
-        from cockpit.sources.ssh import OwnedRunner, SshSampler
-
-        return SshSampler(spec, profile, command_sampler or OwnedRunner(profile))
-    if spec.kind == "alertmanager":
-        from cockpit.sources.alerts import AlertsSampler
-
-        return AlertsSampler(spec)
-    raise ValueError(f"unknown source kind {spec.kind!r}")
+    return source_kind(spec.kind).sampler(spec, profile, command_sampler)

@@ -1,21 +1,21 @@
-"""Executors of the step kinds other than ``ssh`` (which is the runner's).
+"""The one way the controller executes and previews a step its kind executes itself.
 
-The controller calls :func:`execute` for every step whose kind is not ``ssh`` and
-:func:`preview` to show what will be sent before the confirmation. Neither raises
-for an expected problem (bad template, unknown placeholder, missing secret, a
-server that refuses or hangs): ``execute`` returns a failed ``StepResult`` whose
-``reason`` says why, ``preview`` returns text starting with ``cannot preview:``.
-Every string they return is redacted. Executors are never called in read-only
-mode: the guard refuses first.
+Every kind but the remote-command one (``ssh``, run by `cockpit.runner`) has an ``execute`` and
+usually a ``preview`` in its record (`cockpit.kinds`); :func:`execute` and :func:`preview` look
+them up. Neither raises for an expected problem (bad template, unknown placeholder, missing secret,
+a server that refuses or hangs): ``execute`` returns a failed ``StepResult`` whose ``reason`` says
+why, ``preview`` returns text starting with ``cannot preview:``. Every string they return is
+redacted. Executors are never called in read-only mode: the guard refuses first.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 
+from cockpit.kinds import KindError, step_kind
 from cockpit.profile.model import StepSpec
-from cockpit.results import OutputLine, StepResult
+from cockpit.results import HostResult, OutputLine, StepResult
 from cockpit.steps.base import Scrubber, StepFailure, finish, spec_secrets
 from cockpit.steps.context import IncidentFacts, StepContext
 
@@ -24,37 +24,25 @@ __all__ = ["IncidentFacts", "StepContext", "execute", "preview"]
 PREVIEW_FAILED = "cannot preview: "
 
 
-def _spec_of(step: StepSpec) -> object:
-    return {"slack": step.slack, "email": step.email, "jira": step.jira}.get(step.kind)
-
-
 async def execute(
-    step: StepSpec, ctx: StepContext, on_output: Callable[[OutputLine], None] | None = None
+    step: StepSpec,
+    ctx: StepContext,
+    on_output: Callable[[OutputLine], None] | None = None,
+    hosts: Sequence[str] | None = None,
+    on_host_done: Callable[[HostResult], None] | None = None,
 ) -> StepResult:
-    """Run one non-ssh step. Never raises for expected failures; cancellation propagates."""
-    from cockpit.steps import annotate, jira, local, mail, manual, silence, slack
-
+    """Run one step through its kind's executor (``hosts``: the selection of a kind that runs on
+    hosts). Never raises for expected failures; cancellation propagates."""
     started = time.time()
-    runners: dict[str, Callable[[StepSpec, StepContext], Awaitable[StepResult]]] = {
-        "slack": slack.execute,
-        "email": mail.execute,
-        "jira": jira.execute,
-        "manual": manual.execute,
-        "silence": silence.execute,
-        "annotate": annotate.execute,
-    }
-    scrub = Scrubber(ctx, spec_secrets(_spec_of(step)))
+    scrub = Scrubber(ctx, [])
     try:
-        if step.kind == "local":
-            return await local.execute(step, ctx, on_output)
-        if step.kind == "ansible":
-            from cockpit.steps import ansible
-
-            return await ansible.execute(step, ctx, on_output)
-        runner = runners.get(step.kind)
-        if runner is None:
+        kind = step_kind(step.kind)
+        scrub = Scrubber(ctx, spec_secrets(kind.spec_of(step)))
+        if kind.execute is None:
             raise StepFailure(f"step {step.id}: kind {step.kind!r} is not run by cockpit.steps")
-        return await runner(step, ctx)
+        return await kind.execute(step, ctx, on_output, hosts, on_host_done)
+    except KindError as exc:
+        return finish(step.id, "failed", started, command=None, scrub=scrub, reason=str(exc))
     except StepFailure as exc:
         return finish(step.id, "failed", started, command=None, scrub=scrub, reason=exc.reason)
     except Exception as exc:  # a bug must not take the cockpit down: say what happened
@@ -64,27 +52,15 @@ async def execute(
 
 async def preview(step: StepSpec, ctx: StepContext) -> str:
     """What the step will send or run, for the confirmation screen (redacted)."""
-    from cockpit.steps import annotate, jira, local, mail, manual, silence, slack
-
-    renderers: dict[str, Callable[[StepSpec, StepContext], str]] = {
-        "slack": slack.preview,
-        "email": mail.preview,
-        "jira": jira.preview,
-        "local": local.preview,
-        "manual": manual.preview,
-        "silence": silence.preview,
-        "annotate": annotate.preview,
-    }
-    if step.kind == "ansible":
-        from cockpit.steps import ansible
-
-        renderers["ansible"] = ansible.preview
-    scrub = Scrubber(ctx, spec_secrets(_spec_of(step)))
-    render = renderers.get(step.kind)
-    if render is None:
-        return scrub(f"{PREVIEW_FAILED}kind {step.kind!r} is not previewed by cockpit.steps")
+    scrub = Scrubber(ctx, [])
     try:
-        return scrub(render(step, ctx))
+        kind = step_kind(step.kind)
+        scrub = Scrubber(ctx, spec_secrets(kind.spec_of(step)))
+        if kind.preview is None:
+            return scrub(f"{PREVIEW_FAILED}kind {step.kind!r} is not previewed by cockpit.steps")
+        return scrub(kind.preview(step, ctx))
+    except KindError as exc:
+        return scrub(PREVIEW_FAILED + str(exc))
     except StepFailure as exc:
         return scrub(PREVIEW_FAILED + exc.reason)
     except Exception as exc:

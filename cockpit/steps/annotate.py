@@ -20,6 +20,7 @@ from typing import Any
 
 from cockpit import grafana
 from cockpit.held import Held, HeldManager
+from cockpit.kinds import table_of
 from cockpit.profile.model import AnnotateSpec, Profile, StepSpec
 from cockpit.results import StepResult
 from cockpit.steps.base import Scrubber, StepFailure, finish
@@ -28,9 +29,10 @@ from cockpit.steps.templating import placeholders, render
 
 
 def _spec(step: StepSpec) -> AnnotateSpec:
-    if step.annotate is None:
+    spec: AnnotateSpec | None = table_of(step, "annotate", AnnotateSpec)
+    if spec is None:
         raise StepFailure(f"step {step.id} is kind annotate but has no [step.annotate] table")
-    return step.annotate
+    return spec
 
 
 def client(profile: Profile) -> grafana.Client:

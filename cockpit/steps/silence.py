@@ -20,10 +20,10 @@ from __future__ import annotations
 import ssl
 import time
 from pathlib import Path
-from typing import Any
 
 from cockpit import alertmanager
 from cockpit.held import Held
+from cockpit.kinds import table_of
 from cockpit.profile.model import Profile, SilenceSpec, SourceSpec, StepSpec
 from cockpit.results import StepResult
 from cockpit.steps.base import Scrubber, StepFailure, finish
@@ -32,15 +32,16 @@ from cockpit.steps.templating import placeholders, render
 
 
 def _spec(step: StepSpec) -> SilenceSpec:
-    if step.silence is None:
+    spec: SilenceSpec | None = table_of(step, "silence", SilenceSpec)
+    if spec is None:
         raise StepFailure(f"step {step.id} is kind silence but has no [step.silence] table")
-    return step.silence
+    return spec
 
 
 def _source(profile: Profile, name: str) -> SourceSpec:
-    src = profile.sources.get(name)
-    if src is None or src.kind != "alertmanager":
-        raise StepFailure(f"source {name!r} is not an alertmanager source")
+    src = profile.sources.get(name)   # its kind is checked when the profile is loaded
+    if src is None or not src.url:
+        raise StepFailure(f"source {name!r} is not an alertmanager source with a url")
     return src
 
 
@@ -164,13 +165,4 @@ class SilenceHandler:
 def handler(profile: Profile) -> SilenceHandler:
     return SilenceHandler(profile)
 
-
-def held_steps(profile: Profile) -> dict[str, bool]:
-    """Steps that open held resources -> whether they are required (see `cockpit.guard` settled)."""
-    out: dict[str, bool] = {}
-    for s in profile.steps:
-        spec: Any = s.silence if s.kind == "silence" else s.annotate if s.kind == "annotate" else None
-        if spec is not None:
-            out[s.id] = bool(spec.required)
-    return out
 

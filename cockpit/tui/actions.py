@@ -15,6 +15,7 @@ from textual import work
 from textual.app import App
 from textual.command import CommandPalette
 
+from cockpit.kinds import step_kind
 from cockpit.profile.model import Profile
 from cockpit.tui import present
 from cockpit.tui.screens import ConfirmStepScreen, ManualTickScreen, Ticked, YesNoScreen
@@ -65,7 +66,7 @@ class StepActions(App[int]):
             return
         step = self.profile.step(step_id)
         c = self.controller
-        if step.kind == "manual":
+        if step_kind(step.kind).ticked:
             typed = self.profile.cockpit.environment if step.confirm == "type" else None
             self.push_screen(ManualTickScreen(step.id, step.title, step.note, typed), self._ticked(step_id))
             return

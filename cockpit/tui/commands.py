@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from cockpit.kinds import step_kind
+
 if TYPE_CHECKING:
     from cockpit.tui.app import CockpitApp
 
@@ -18,7 +20,7 @@ class StepCommands(Provider):
         app: CockpitApp = self.app  # type: ignore[assignment]  # only CockpitApp registers this provider
         items = []
         for step in app.profile.steps:
-            verb = "Tick manual step" if step.kind == "manual" else "Fire step"
+            verb = "Tick manual step" if step_kind(step.kind).ticked else "Fire step"
             key = f" (key {step.key})" if step.key else ""
             items.append((f"{verb}: {step.id} — {step.title}{key}", step.id, step.note or step.phase))
         return items

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from cockpit.feed import FeedStatus
+from cockpit.kinds import step_kind
 from cockpit.profile.model import CheckSpec, Profile, SignalSpec, StepSpec
 from cockpit.series import SignalView
 from cockpit.session import Session
@@ -88,7 +89,7 @@ def view_version(view: Any | None) -> int:
 
 def step_hosts(profile: Profile, step: StepSpec) -> tuple[str, ...]:
     """The hosts a step runs on (``once``: the group's first host)."""
-    if step.kind != "ssh" or not step.hosts:
+    if not step_kind(step.kind).runner or not step.hosts:
         return ()
     hosts = tuple(profile.hosts.get(step.hosts, ()))
     return hosts[:1] if step.run == "once" else hosts
@@ -98,15 +99,17 @@ def step_row(profile: Profile, step: StepSpec, record: Any | None, ticks: Iterab
              live_done: int | None = None) -> StepRow:
     """A checklist row from the session's StepRecord (None: never run) and manual ticks."""
     total = len(step_hosts(profile, step))
+    ticked = step_kind(step.kind).ticked
     ticks = list(ticks)
     if record is None and ticks:
         note = str(ticks[-1].get("note") or "")
         by = ticks[-1].get("by")
         detail = f"ticked{' by ' + str(by) if by else ''}{': ' + note if note else ''}"
         ts = float(ticks[-1].get("ts", 0.0))
-        return StepRow(step.id, step.title, step.phase, step.key, step.kind, "ok", ts, ts, detail=detail)
+        return StepRow(step.id, step.title, step.phase, step.key, step.kind, "ok", ts, ts, detail=detail,
+                       ticked=ticked)
     if record is None:
-        return StepRow(step.id, step.title, step.phase, step.key, step.kind, hosts_total=total)
+        return StepRow(step.id, step.title, step.phase, step.key, step.kind, hosts_total=total, ticked=ticked)
     hosts = list(getattr(record, "hosts", []) or [])
     state = str(record.state)
     done = live_done if state == "running" and live_done is not None else len(hosts)
@@ -121,7 +124,7 @@ def step_row(profile: Profile, step: StepSpec, record: Any | None, ticks: Iterab
         step.id, step.title, step.phase, step.key, step.kind, state,
         started=getattr(record, "started", None), ended=getattr(record, "ended", None),
         hosts_done=ok_hosts if state in ("ok", "failed", "partial") and hosts else done,
-        hosts_total=total or len(hosts), detail=detail,
+        hosts_total=total or len(hosts), detail=detail, ticked=ticked,
     )
 
 
@@ -187,7 +190,7 @@ def step_prompt(profile: Profile, step: StepSpec, missing: tuple[str, ...] = (),
         needs=step.confirm,
         destructive=step.destructive,
         missing=missing,
-        has_preview=bool(step.preview) or step.kind in ("slack", "email", "jira", "ansible", "silence", "annotate"),
+        has_preview=bool(step.preview) or step_kind(step.kind).previews,
         clock_note=clock_note(profile, step, session),
         last_run=last_run(step, session),
     )
@@ -239,7 +242,7 @@ def deadline_for(profile: Profile, sig: SignalSpec, started: float | None, statu
 def marked(step: StepSpec) -> bool:
     """The steps drawn on the charts' time axis: the one starting the rollback, the destructive ones,
     and the validate phase's (for the Academy: the pause, the migration rollback, the continue)."""
-    return step.kind == "ssh" and (step.starts_rollback or step.destructive or step.phase == "validate")
+    return step_kind(step.kind).runner and (step.starts_rollback or step.destructive or step.phase == "validate")
 
 
 def step_markers(profile: Profile, session: Session | None) -> tuple[tuple[float, str], ...]:
@@ -281,7 +284,7 @@ def next_text(profile: Profile, step: StepSpec | None, session: Session | None, 
         return f"running: {', '.join(busy)}"
     if step is None:
         return "runbook done" if session is not None and session.done else "no step to run"
-    verb = "tick" if step.kind == "manual" else ("watch" if read_only else "next")
+    verb = "tick" if step_kind(step.kind).ticked else ("watch" if read_only else "next")
     key = f"{step.key} " if step.key else ""
     state = session.state_of(step.id) if session is not None else "idle"
     again = f" (last run {state})" if state in ("failed", "partial", "cancelled", "refused") else ""
@@ -377,7 +380,8 @@ def step_detail(profile: Profile, step: StepSpec, session: Session | None, progr
             lines.append("")
             lines.append(f"{h.get('host', '?')}: {host_outcome(h)}{took}")
             lines += [f"  │ {t}" for t in h.get("tail", []) or []]
-    if step.kind in ("slack", "jira", "silence", "annotate") or step.starts_rollback or step.ends_rollback:
+    kind = step_kind(step.kind)
+    if (kind.runs_on == "none" and not kind.ticked) or step.starts_rollback or step.ends_rollback:
         lines += dashboard_lines(profile, session)   # the steps that announce or mark the incident
     return "\n".join(lines)
 

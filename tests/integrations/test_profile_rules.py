@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from cockpit.alertmanager import parse_matcher
+from cockpit.kinds import table_of
 from cockpit.profile.load import validate
+from cockpit.profile.model import SilenceSpec
 from tests.conftest import REPO
 from tests.engine.conftest import profile_text
 
@@ -17,14 +19,15 @@ def test_the_academy_profile_silences_what_the_runbook_triggers_and_annotates_th
     profile, problems = validate(REPO / "profiles" / "academy.toml", environ={})
     assert profile is not None, problems
     step = profile.step("silence-pager")
-    assert step.kind == "silence" and step.silence is not None and not step.silence.required
-    matchers = [parse_matcher(m) for m in step.silence.matchers]
+    spec = table_of(step, "silence", SilenceSpec)
+    assert step.kind == "silence" and spec is not None and not spec.required
+    matchers = [parse_matcher(m) for m in spec.matchers]
     names = next(m for m in matchers if m.name == "alertname")
     import re
 
     for alert in ("HorizonPaused", "HorizonQueueGrowing", "OctaneDown"):   # runbook: pause, queues grow, Octane off
         assert re.fullmatch(names.value, alert), alert
-    assert profile.sources[step.silence.source].kind == "alertmanager"
+    assert profile.sources[spec.source].kind == "alertmanager"
     order = [s.id for s in profile.steps]
     assert order.index("silence-pager") < order.index("horizon-pause") < order.index("octane-stop")
     assert profile.grafana.annotate_rollback and profile.grafana.token == "${env:GRAFANA_TOKEN}"
