@@ -223,11 +223,11 @@ class Rules:
                     self.rep.error((*path, "hosts"), f'host group "{src.hosts}" is empty')
             if not kind.url and src.url is not None:
                 self.rep.error((*path, "url"), f'"url" is not used by {kind.name} sources')
-            self.kind_tables(src, path, kind, "table", f"sources.{src.id}")
+            self.foreign_tables(src, path, kind, "table", f"sources.{src.id}")
             if kind.rules is not None:
                 kind.rules(self, src, path)
 
-    def kind_tables(self, obj: SourceSpec | SignalSpec, path: KeyPath, kind: SourceKind, attr: str,
+    def foreign_tables(self, obj: SourceSpec | SignalSpec, path: KeyPath, kind: SourceKind, attr: str,
                     where: str) -> None:
         """A registered source kind's optional table, present on an object of another kind."""
         for other in source_kinds():
@@ -280,7 +280,7 @@ class Rules:
                 self.rep.error(
                     (*path, key), f'"{key}" is only for {names_of(readers)} sources ("{sig.source}" is {kind.name})'
                 )
-        self.kind_tables(sig, path, kind, "signal_table", "signal")
+        self.foreign_tables(sig, path, kind, "signal_table", "signal")
         if kind.signal_rules is not None:
             kind.signal_rules(self, sig, src, path)
 

@@ -240,6 +240,14 @@ def test_a_table_of_another_kind_is_refused(test_kinds: None, tmp_path: Path) ->
         p.message for p in problems]
 
 
+def test_a_source_table_of_another_kind_is_refused(test_kinds: None, tmp_path: Path) -> None:
+    text = profile_text(tmp_path) + '\n[sources.p]\nkind = "prometheus"\nurl = "http://127.0.0.1:9"\n' \
+        '[sources.p.gauge]\nfile = "gauge.txt"\n'
+    _, problems = parse_profile(text.encode(), str(tmp_path / "p.toml"))
+    assert "sources.p.gauge: [sources.p.gauge] is only for gauge sources (this one is prometheus)" in [
+        p.message for p in problems]
+
+
 def test_a_misspelt_kind_table_is_named(test_kinds: None, tmp_path: Path) -> None:
     text = profile_text(tmp_path).replace("[step.stamp]", "[step.stmp]")
     _, problems = parse_profile(text.encode(), str(tmp_path / "p.toml"))
