@@ -47,7 +47,8 @@ HANDLERS: dict[str, str] = {
 # watchers: things that open/close resources on the rollback's own events ("module:factory")
 WATCHERS: list[str] = ["cockpit.steps.annotate:watcher"]
 
-TICK_MIN, TICK_MAX = 0.5, 5.0
+TICK_MIN = 0.5          # seconds between ticks (a tick with nothing due does no I/O)
+RETRY_MAX = 30.0        # a failed extension is retried after 1, 2, 4 … seconds, at most this
 CLOSE_GRACE = 20.0     # seconds `drain` waits for closes in flight when the cockpit stops
 
 
@@ -202,6 +203,7 @@ class HeldManager:
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
+        self._failures: dict[tuple[str, str], tuple[int, float]] = {}   # (kind, id) -> (failures, retry at)
 
     # -- the journal is the state ------------------------------------------------------------
     def apply(self, entry: dict[str, Any]) -> None:
@@ -239,10 +241,6 @@ class HeldManager:
             self.open[(kind, ident)] = Held(kind, ident, what, self.now(), step, until, params)
 
     # -- while the rollback runs -------------------------------------------------------------
-    def period(self) -> float:
-        margins = [float(h.params.get("margin", TICK_MAX * 3)) for h in self.open.values()]
-        return max(TICK_MIN, min([TICK_MAX, *(m / 3 for m in margins)]))
-
     async def tick(self) -> None:
         """Extend what is about to end by itself, while the rollback has not ended."""
         if self.rollback_ended() is not None or self._closing:
@@ -253,6 +251,9 @@ class HeldManager:
                 margin = float(held.params.get("margin", 0.0))
                 if held.until is None or held.until - margin > now:
                     continue
+                failures, retry_at = self._failures.get((held.kind, held.id), (0, 0.0))
+                if now < retry_at:      # a broken server is asked again after a backoff, not every tick
+                    continue
                 handler = self.handler(held.kind)
                 if handler is None:
                     continue
@@ -260,7 +261,9 @@ class HeldManager:
                     new_id, until = await handler.extend(held, now)
                 except Exception as exc:
                     self._failed(held, held.kind, "extend", _reason(exc))
+                    self._failures[(held.kind, held.id)] = (failures + 1, self.now() + min(RETRY_MAX, 2.0 ** failures))
                     continue
+                self._failures.pop((held.kind, held.id), None)
                 extra = {"new_id": new_id} if new_id != held.id else {}
                 self.append("held_extended", resource=held.kind, id=held.id, until=until, **extra)
                 if (held.kind, held.id) in self.open:      # not journalled (observer/broken): keep it current
@@ -269,9 +272,12 @@ class HeldManager:
                                                              extended=held.extended + 1)
 
     async def run(self) -> None:
-        """The driver's loop: `tick` on a clock (cancelled by the controller's stop)."""
+        """The driver's loop: `tick` on a clock (cancelled by the controller's stop). It wakes every
+        `TICK_MIN` seconds: a resource opened after the loop went to sleep (a silence with a short
+        margin) is never left waiting for a long period computed before it existed; a tick without
+        anything due does no I/O."""
         while True:
-            await asyncio.sleep(self.period())
+            await asyncio.sleep(TICK_MIN)
             try:
                 await self.tick()
             except Exception:      # a bug must not end the loop: the next tick tries again

@@ -277,3 +277,33 @@ async def test_a_failed_alertmanager_is_clear_and_does_not_block_the_rollback(
     else:
         assert after.ok, after.reason            # the rollback goes on
         assert "the rollback goes on" in reason
+
+
+async def test_an_alertmanager_failing_mid_rollback_is_said_and_the_report_names_the_silence(
+        tmp_path: Path, marker_dir: Path) -> None:
+    with running_hostile() as srv:
+        srv.set("ok", body=b'{"silenceID":"4b1c0a42-0000-4000-8000-00000000c0de"}')
+        profile = load_profile(make(tmp_path, marker_dir, srv.url(), duration="30s", margin="28s"))
+        c = Controller(profile)
+        await c.start(connect=False, poll=False)
+        try:
+            assert (await c.fire("silence")).ok
+            srv.set("ok", body=b'{"code":500,"message":"storage full"}', status=500)   # breaks mid-rollback
+            await apoll(lambda: any(e["type"] == "held_failed" for e in c.journal_entries()), what="a failed extend")
+            # retried with a backoff (1 s, 2 s, …), not at every half-second tick
+            await apoll(lambda: sum(1 for e in c.journal_entries() if e["type"] == "held_failed") >= 2,
+                        what="the retry")
+            times = [e["ts"] for e in c.journal_entries() if e["type"] == "held_failed"]
+            assert times[1] - times[0] >= 0.9
+            assert (await c.fire("finish")).ok                       # the end: expiring fails too
+            await c.held.drain()                                     # type: ignore[union-attr]
+            notices = list(c.notices)
+        finally:
+            await c.stop()
+    entries = read_journal(c.journal.path)
+    failed = [(e["action"], e["reason"]) for e in entries if e["type"] == "held_failed"]
+    assert failed[0][0] == "extend" and "HTTP 500" in failed[0][1] and "storage full" in failed[0][1]
+    assert ("close" in [a for a, _ in failed]) and not any(e["type"] == "held_closed" for e in entries)
+    assert any("extend failed" in n and "HTTP 500" in n for n in notices)     # said, not only journalled
+    report = render_markdown(entries)
+    assert "LEFT OPEN" in report and "close failed" in report, report       # never left behind unsaid
