@@ -100,7 +100,8 @@ def types(entries: list[dict[str, object]]) -> list[object]:
 
 async def test_rollback_creates_extends_and_expires_the_silence(am: TestAlertmanager, tmp_path: Path,
                                                                 marker_dir: Path) -> None:
-    profile = load_profile(make(tmp_path, marker_dir, am.url))
+    # a 4 s silence, extended when less than 3 s is left: the extension must come within a second
+    profile = load_profile(make(tmp_path, marker_dir, am.url, duration="4s", margin="3s"))
     c = Controller(profile)
     await c.start(connect=False, poll=False)
     try:
@@ -116,11 +117,14 @@ async def test_rollback_creates_extends_and_expires_the_silence(am: TestAlertman
         assert silence["createdBy"] == c.driver.rpartition("@")[0]
         assert "engine-test" in silence["comment"] and c.journal.path.stem in silence["comment"]
         first_end = silence["endsAt"]
-        # extended while the rollback runs (6s silence, extended when less than 4s is left)
+        # extended while the rollback runs, before it ends by itself
         await apoll(lambda: sum(1 for e in c.journal_entries() if e["type"] == "held_extended") >= 2,
                     what="two extensions")
         again = am.silence(sid)
         assert again is not None and again["endsAt"] > first_end and again["status"]["state"] == "active"
+        opened = next(e["ts"] for e in c.journal_entries() if e["type"] == "held_opened")
+        first_ext = next(e["ts"] for e in c.journal_entries() if e["type"] == "held_extended")
+        assert first_ext - opened < 4.0                           # before its first end
         assert sid in silenced_by(am, "HorizonPaused")          # same id, still covering
         assert (await c.fire("finish")).ok                       # ends the rollback: the silence is expired
         await c.held.drain()                                     # type: ignore[union-attr]
