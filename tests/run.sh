@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBS=(openssh-server openssh-client prometheus redis-server sqlite3
-      php-cli php-fpm php-redis php-sqlite3 php-laravel-framework php-doctrine-dbal openssl)
+      php-cli php-fpm php-redis php-sqlite3 php-laravel-framework php-doctrine-dbal openssl
+      prometheus-alertmanager)
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
