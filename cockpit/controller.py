@@ -57,6 +57,7 @@ from cockpit.follow import RESCAN, OpenJournals, RecordingFollower, inside
 from cockpit.forecast import Projection, StepStats, project, step_stats
 from cockpit.freshness import json_number
 from cockpit.guard import Action, Decision, Guard
+from cockpit.held import HeldManager
 from cockpit.journal import (
     Journal,
     JournalWriteError,
@@ -157,6 +158,9 @@ class Controller:
         self.waiting_approval: dict[str, approvals.Request] = {}
         self._approval_cancel: dict[str, asyncio.Event] = {}
         self._approval_entries: list[dict[str, Any]] = []
+        # things the rollback holds open (silences, the Grafana region): cockpit/held.py (driver only)
+        self.held: HeldManager | None = None
+        self._held_task: asyncio.Task[None] | None = None
 
     # -- listeners -------------------------------------------------------------------------
     def _add(self, kind: str, fn: Listener) -> Callable[[], None]:
@@ -363,6 +367,7 @@ class Controller:
                 if self.journal_problem is not None:
                     self.notices.append(f"journal cannot be written: {self.journal_problem}; "
                                         "nothing can be fired until it can")
+                self._start_held()
         if not self.is_driver:
             await self._observe_safely()
             self._follow_task = asyncio.create_task(self._follow(), name="journal-follow")
@@ -414,6 +419,8 @@ class Controller:
                 async with asyncio.timeout(STOP_GRACE):
                     for event in list(self._ended.values()):
                         await event.wait()
+        if self.held is not None:     # silences expired / regions closed before the journal closes
+            await self.held.drain()
         if self.poller is not None:
             with contextlib.suppress(Exception):
                 await self.poller.stop()
@@ -451,6 +458,7 @@ class Controller:
                 raise OSError(e.errno, f"cannot resume the open session {path}: {e.strerror or e} (fix it, "
                               "or move the file out of the journals directory to start a new incident)") from e
             self.session = Session.from_entries(entries)
+            self._make_held(entries)
             self.journal.listeners.append(self._journalled)
             self._open_recorder()
             interrupted = sorted(self.session.running)
@@ -475,6 +483,7 @@ class Controller:
                 self.notices.append("the journal is damaged; skipped: " + "; ".join(shown))
         else:
             self.journal = Journal.create(self.profile, self.redact, self.now)
+            self._make_held([])
             self.journal.listeners.append(self._journalled)
             self._open_recorder()
             self._append("session_start", **session_start_fields(self.profile, "driver", user, host))
@@ -510,6 +519,30 @@ class Controller:
             if printed is not None:
                 times.append(printed)
         return min(max(times), self.now())
+    def _make_held(self, entries: list[dict[str, Any]]) -> None:
+        """The driver's held resources, as the journal says (`cockpit.held`)."""
+        self.held = HeldManager(self.profile, self._append, now=self.now, say=self._say_held,
+                                rollback_ended=lambda: self.session.rollback_ended)
+        for entry in entries:
+            self.held.apply(entry)
+
+    def _say_held(self, text: str) -> None:
+        self.notices.append(self.redact(text))
+
+    def _start_held(self) -> None:
+        """Driver: extend on a clock; after a resume, ask about what the journal says is open."""
+        if self.held is None:
+            return
+        if self.held.open:
+            self.held.spawn(self.held.reconcile(), "held-reconcile")
+        self._held_task = asyncio.create_task(self.held.run(), name="held-tick")
+        self._background.append(self._held_task)
+
+    def _stop_held(self) -> None:
+        if self._held_task is not None:
+            self._held_task.cancel()
+            self._held_task = None
+        self.held = None
 
     def _open_recorder(self) -> None:
         """The evidence folder beside the journal (step recordings, samples): see `cockpit.recording`."""
@@ -549,6 +582,8 @@ class Controller:
 
     def _journalled(self, entry: dict[str, Any]) -> None:
         self.session.apply(entry)
+        if self.held is not None:
+            self.held.apply(entry)
         self._note_approval(entry)
         self._emit("journal", entry)
 
@@ -751,6 +786,7 @@ class Controller:
         try:
             self._open_journal(journal, handoff_from=handed.who if handed else None)
             self._start_publishing()
+            self._start_held()
         except BaseException:
             self.lock.release()
             raise
@@ -831,6 +867,9 @@ class Controller:
 
     async def _become_observer(self, reserve_for: int) -> None:
         """After a handoff: stop driving (journal, feed, polling, SSH) and follow the new driver."""
+        if self.held is not None:      # the new driver manages the silences and the region now
+            await self.held.drain()
+            self._stop_held()
         if self.poller is not None:
             with contextlib.suppress(Exception):
                 await self.poller.stop()
@@ -957,7 +996,10 @@ class Controller:
         elif not self.lock.held:
             current = read_holder(self.lock.path, self.state)
             holder = f"locked by {current.describe()}" if current else None
-        return Guard(self.profile.cockpit.environment, holder)
+        from cockpit.held import optional_steps
+
+        settled = frozenset(sid for sid in optional_steps(self.profile) if self.session.state_of(sid) == "failed")
+        return Guard(self.profile.cockpit.environment, holder, settled=settled)
 
     def decide(self, step_id: str, confirmation: str | None = None, yes: bool = False,
                override: bool = False, action: Action = "fire") -> Decision:
@@ -981,15 +1023,19 @@ class Controller:
             return False
         if self._journal_ready() is not None:
             return False
-        return self._append("rollback_start", hold=False, by=self.driver,
-                            rto_budget=self.profile.cockpit.rto) is not None
+        entry = self._append("rollback_start", hold=False, by=self.driver, rto_budget=self.profile.cockpit.rto)
+        if entry is not None and self.held is not None:
+            self.held.on_rollback_start(float(entry["ts"]))
+        return entry is not None
 
     def end_rollback(self) -> bool:
         if not self.is_driver or not self.session.rollback_running:
             return False
         elapsed = self.session.rto_elapsed(self.now())
-        self._append("rollback_end", by=self.driver, elapsed=elapsed, rto_budget=self.profile.cockpit.rto,
-                     within_rto=elapsed is not None and elapsed <= self.profile.cockpit.rto)
+        entry = self._append("rollback_end", by=self.driver, elapsed=elapsed, rto_budget=self.profile.cockpit.rto,
+                             within_rto=elapsed is not None and elapsed <= self.profile.cockpit.rto)
+        if self.held is not None:     # expire the silences, close the region
+            self.held.on_rollback_end(float(entry["ts"]) if entry is not None else self.now())
         return True
 
     def tick_manual(self, step_id: str, note: str = "", override: bool = False,
@@ -1182,8 +1228,12 @@ class Controller:
             self.running.pop(step.id, None)
             if self.published is not None:
                 self.published.step_ended(step.id)
+        if self.held is not None:
+            self.held.adopt(step.id, result.detail)   # a silence the step opened: journalled before its end
         try:
             self._record_end(step, result, started, run.recording.close() if run.recording else None)
+            if self.held is not None:
+                self.held.on_step_end(step.id, result.state, result.started, result.ended)
             if step.ends_rollback and result.ok:
                 self.end_rollback()
         finally:

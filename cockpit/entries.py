@@ -28,6 +28,7 @@ EntryType = Literal[
     "approval_requested", "approval_granted", "approval_refused", "approval_rejected", "approval_expired",
     "approval_cancelled", "handoff_offered", "handoff_expired", "handoff",
     "observer_joined", "observer_left",
+    "held_opened", "held_extended", "held_closed", "held_failed", "held_checked", "annotation_posted",
 ]
 ENTRY_TYPES: tuple[EntryType, ...] = get_args(EntryType)
 
@@ -275,6 +276,32 @@ class ObserverVisit(Entry, total=False):
     reason: str | None
     duration: Seconds | None
     at: Timestamp
+class HeldEntry(Entry, total=False):
+    """A resource the rollback holds open (`cockpit.held`): an Alertmanager silence, a Grafana region.
+
+    ``held_opened`` (what, step, until, params), ``held_extended`` (until, new_id when the server
+    gave another id), ``held_closed`` (how, reason), ``held_failed`` (action, reason),
+    ``held_checked`` (state found on resume)."""
+
+    resource: str
+    id: str | None
+    what: str | None
+    step: str | None
+    until: Timestamp | None
+    params: dict[str, Any]
+    new_id: str
+    how: str
+    reason: str | None
+    action: str
+    state: str
+
+
+class AnnotationPosted(Entry, total=False):
+    """A Grafana point annotation posted for a step (`[grafana] annotate_steps`)."""
+
+    id: str
+    step: str
+    text: str
 
 
 KINDS: dict[EntryType, type] = {
@@ -288,6 +315,8 @@ KINDS: dict[EntryType, type] = {
     "approval_rejected": Approval, "approval_expired": Approval, "approval_cancelled": Approval,
     "handoff_offered": Handoff, "handoff_expired": Handoff, "handoff": Handoff,
     "observer_joined": ObserverVisit, "observer_left": ObserverVisit,
+    "held_opened": HeldEntry, "held_extended": HeldEntry, "held_closed": HeldEntry, "held_failed": HeldEntry,
+    "held_checked": HeldEntry, "annotation_posted": AnnotationPosted,
 }
 assert set(KINDS) == set(ENTRY_TYPES)
 

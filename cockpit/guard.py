@@ -34,9 +34,12 @@ class Decision:
 
 
 class Guard:
-    def __init__(self, environment: str, lock_holder: str | None = None) -> None:
+    def __init__(self, environment: str, lock_holder: str | None = None,
+                 settled: frozenset[str] = frozenset()) -> None:
         self.environment = environment
         self.lock_holder = lock_holder   # "locked by alice@… since …", shown when we do not hold the lock
+        # steps that count as done for `after` although they failed: a silence/annotation not `required`
+        self.settled = settled
 
     def decide(
         self,
@@ -65,7 +68,7 @@ class Guard:
                             "(fire it instead)", needs=needs)
         if step.id in session.running:
             return Decision(False, f"{step.id} is already running", needs=needs)
-        missing = tuple(a for a in step.after if a not in session.done)
+        missing = tuple(a for a in step.after if a not in session.done and a not in self.settled)
         if missing and not override:
             names = ", ".join(missing)
             return Decision(False, f"waiting for {names}: {'it has' if len(missing) == 1 else 'they have'} "

@@ -163,6 +163,12 @@ def links(profile: Profile | None, start: float | None, end: float | None) -> li
     out: list[dict[str, str]] = []
     window = {"from": str(int((start or 0) * 1000)), "to": str(int((end or 0) * 1000)),
               "from_s": str(int(start or 0)), "to_s": str(int(end or 0))}
+    grafana = getattr(profile, "grafana", None)
+    for title, url in (getattr(grafana, "dashboards", None) or {}).items():
+        shown = url
+        for k, v in window.items():
+            shown = shown.replace("{" + k + "}", v)
+        out.append({"kind": "dashboard", "title": title, "url": shown})
     for step in profile.steps:
         slack = getattr(step, "slack", None)
         for title, url in (getattr(slack, "dashboards", None) or {}).items():
@@ -178,6 +184,13 @@ def links(profile: Profile | None, start: float | None, end: float | None) -> li
             if not any(link["title"] == jira.issue for link in out):
                 out.append({"kind": "jira", "title": jira.issue, "url": url})
     return out
+
+
+def summarize_held(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Silences and Grafana regions the rollback held, each with its fate (`cockpit.held.summarize`)."""
+    from cockpit.held import summarize
+
+    return summarize(entries)
 
 
 def summary(entries: Sequence[dict[str, Any]], *, profile: Profile | None = None,
@@ -224,6 +237,7 @@ def summary(entries: Sequence[dict[str, Any]], *, profile: Profile | None = None
         "peaks": peaks(samples or [], entries, start, end),
         "hosts": host_results(entries),
         "links": links(profile, start, end),
+        "held": summarize_held(entries),
     }
 
 

@@ -123,7 +123,31 @@ def _event_text(e: dict[str, Any], d: Dialect = PLAIN) -> str | None:
                 f"({x(e.get('reason'))}): {x(e.get('late', 0))} entries below were written late{lost}")
     if t == "session_abandoned":
         return f"session closed with {c('cockpit abandon')}{by}: {x(e.get('reason'))}"
+    if str(t).startswith("held_") or t == "annotation_posted":
+        return _held_text(e, d)
     return _two_person_text(e, d)
+
+
+def _held_text(e: dict[str, Any], d: Dialect) -> str | None:
+    """Silences and Grafana annotations (`cockpit.held`): opened, extended, closed, failed."""
+    t, x, c = e.get("type"), d.text, d.code
+    kind = x(e.get("resource") or "annotation")
+    ident = c(e.get("id")) if e.get("id") else ""
+    if t == "held_opened":
+        until = f" until {_clock(e['until'])}" if isinstance(e.get("until"), int | float) else ""
+        return f"{kind} {ident} opened{until}: {x(e.get('what') or '')}"
+    if t == "held_extended":
+        new = f" (now {c(e['new_id'])})" if e.get("new_id") else ""
+        return f"{kind} {ident} extended until {_clock(e.get('until'))}{new}"
+    if t == "held_closed":
+        return f"{kind} {ident} {x(e.get('how') or 'closed')} ({x(e.get('reason') or '')})"
+    if t == "held_failed":
+        return f"{d.bold(kind + ' ' + x(e.get('action') or '') + ' FAILED')} {ident}: {x(e.get('reason') or '')}"
+    if t == "held_checked":
+        return f"{kind} {ident} found {x(e.get('state') or '?')} on resume"
+    if t == "annotation_posted":
+        return f"Grafana annotation {ident} for {c(e.get('step'))}: {x(e.get('text') or '')}"
+    return None
 
 
 def _two_person_text(e: dict[str, Any], d: Dialect) -> str | None:
@@ -406,6 +430,15 @@ def _summary_lines(data: dict[str, Any], d: Dialect) -> list[str]:
         out.append(f"{b}{d.bold('Steps never run')}: {', '.join(c(v) for v in sm['never_run']) or 'none'}")
     out.append(f"{b}{d.bold('Overrides')}: " + ("; ".join(
         f"{_clock(o['ts'])} {c(o['step'])} by {x(o['by'] or '?')}" for o in sm["overrides"]) or "none"))
+    for h in sm.get("held") or []:
+        ids = ", ".join(c(i) for i in h.get("ids") or []) or "-"
+        extended = f", extended {h['extended']}×" if h.get("extended") else ""
+        fate = x(h.get("how") or "")
+        if h.get("left_open"):
+            fate = d.bold(fate)
+        failed = "; ".join(f"{x(f.get('action'))} failed: {x(f.get('reason'))}" for f in h.get("failures") or [])
+        out.append(f"{b}{d.bold('Held by the rollback')}: {x(h.get('kind'))} {ids} ({x(h.get('what') or '')})"
+                   f"{extended} — {fate}" + (f" ({failed})" if failed else ""))
     if sm["peaks"]:
         out += ["", d.heading(3, "Peak values during the incident"), ""]
         out += d.table_head(["Signal", "Series", "Peak", "At", "From"])

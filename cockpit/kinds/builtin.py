@@ -9,6 +9,9 @@ import cockpit.kinds.step_email
 import cockpit.kinds.step_jira
 import cockpit.kinds.step_manual
 import cockpit.kinds.step_ansible
+import cockpit.kinds.step_silence
+import cockpit.kinds.step_annotate
 import cockpit.kinds.source_prometheus
 import cockpit.kinds.source_http
-import cockpit.kinds.source_ssh  # noqa: F401
+import cockpit.kinds.source_ssh
+import cockpit.kinds.source_alertmanager  # noqa: F401

@@ -26,7 +26,7 @@ Phase = Literal["prepare", "rollback", "validate", "communicate", "post-rollback
 PHASES: tuple[str, ...] = ("prepare", "rollback", "validate", "communicate", "post-rollback")
 RunMode = Literal["parallel", "serial", "once"]
 ConfirmMode = Literal["none", "yes", "type"]
-View = Literal["bars", "line", "history", "value"]
+View = Literal["bars", "line", "history", "value", "alerts"]
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -163,7 +163,7 @@ class SourceSpec:
     kind: str = field(metadata=doc("What the values come from: one of the source kinds above.", parse="source_kind"))
     url: str | None = field(
         default=None,
-        metadata=doc("prometheus: base URL of the server; http: the URL probed. May hold `${env:…}`."),
+        metadata=doc("prometheus, alertmanager: base URL of the server; http: the URL probed. May hold `${env:…}`."),
     )
     headers: Mapping[str, str] = field(
         default_factory=_empty_map,
@@ -256,7 +256,17 @@ class SignalSpec:
         default=1.0, metadata=doc("Multiply values by this for display (e.g. 100 to show a ratio as %).", above=0)
     )
     view: View = field(
-        default="value", metadata=doc("Panel kind: `bars`, `line` (sparkline), `history` (cells), `value`.")
+        default="value",
+        metadata=doc("Panel kind: `bars`, `line` (sparkline), `history` (cells), `value`, `alerts` "
+                     "(an alertmanager signal: what pages, what is silenced)."),
+    )
+    filter: tuple[str, ...] = field(
+        default=(),
+        metadata=doc(
+            "alertmanager: matchers of the alerts shown, Alertmanager's `filter` syntax, e.g. "
+            "`['env=\"production\"', 'alertname=~\"Horizon.*\"']`. Each active alert is a series: 1 = it pages "
+            "(not silenced, not inhibited), 0 = silenced or inhibited."
+        ),
     )
     expected_workers: Mapping[str, int] = field(
         default_factory=_empty_map,
@@ -371,6 +381,85 @@ class JiraSpec:
         default=None, metadata=doc(
             "CA bundle for Jira's TLS certificate, relative to the profile (TLS is always verified).", path=True
         )
+    )
+
+
+@dataclass(frozen=True)
+class SilenceSpec:
+    source: str = field(metadata=doc("The `kind = \"alertmanager\"` source to silence on (its url, headers, TLS)."))
+    matchers: tuple[str, ...] = field(
+        metadata=doc(
+            "The alerts silenced: every matcher must hold, e.g. `['alertname=~\"HorizonPaused|OctaneDown\"', "
+            "'env=\"production\"']` (operators `=`, `!=`, `=~`, `!~`; values in double quotes)."
+        )
+    )
+    duration: float = field(
+        default=1800.0,
+        metadata=doc("Length of the silence (`endsAt` = now + this); extended while the rollback runs.",
+                     parse="duration", min=1.0),
+    )
+    margin: float = field(
+        default=300.0,
+        metadata=doc("Extend the silence when less than this is left of it (and the rollback has not ended).",
+                     parse="duration"),
+    )
+    comment: str = field(
+        default="cockpit rollback of {profile} ({environment}), incident {incident}, driven by {driver}",
+        metadata=doc("The silence's comment; `{placeholders}` of the incident facts, and `{incident}` (the journal)."),
+    )
+    required: bool = field(
+        default=False,
+        metadata=doc(
+            "When false, a silence that cannot be created fails its row (with the reason) but does not hold "
+            "back the steps that list it in `after`; true: they wait for it, like any failed step."
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class AnnotateSpec:
+    text: str = field(metadata=doc("The annotation's text; `{placeholders}` of the incident facts."))
+    tags: tuple[str, ...] = field(default=(), metadata=doc("Tags added to `[grafana] tags`."))
+    required: bool = field(
+        default=False,
+        metadata=doc("When false, a failed annotation fails its row but does not hold back steps listing it in `after`."),
+    )
+
+
+@dataclass(frozen=True)
+class GrafanaSettings:
+    url: str | None = field(default=None, metadata=doc("Grafana base URL, e.g. `https://grafana.example`."))
+    token: str | None = field(
+        default=None,
+        metadata=doc("Service-account token, sent as `Authorization: Bearer …`; use `${env:…}`.", secret=True),
+    )
+    dashboard_uid: str | None = field(
+        default=None, metadata=doc("Dashboard the annotations belong to (`dashboardUID`); unset: organization-wide.")
+    )
+    panel_id: int | None = field(default=None, metadata=doc("Panel of that dashboard (`panelId`).", min=0))
+    tags: tuple[str, ...] = field(
+        default=("cockpit",), metadata=doc("Tags of every annotation cockpit posts (the incident's name is added).")
+    )
+    annotate_rollback: bool = field(
+        default=False,
+        metadata=doc("Post a region annotation when the rollback starts and close it (`timeEnd`) when it ends."),
+    )
+    annotate_steps: tuple[str, ...] = field(
+        default=(), metadata=doc("Steps that get a point annotation when they end (their state in the text).")
+    )
+    dashboards: Mapping[str, str] = field(
+        default_factory=_empty_map,
+        metadata=doc(
+            "Dashboard links by title, shown on screen (`i` details of the rollback) and in the report; "
+            "`{from}`/`{to}` become the incident window (ms epoch).",
+            nonempty_values=True,
+        ),
+    )
+    timeout: float = field(
+        default=10.0, metadata=doc("TOTAL time of each request (connection, retry, answer).", parse="duration")
+    )
+    ca_bundle: str | None = field(
+        default=None, metadata=doc("CA bundle for Grafana's TLS certificate (TLS is always verified).", path=True)
     )
 
 
@@ -521,6 +610,10 @@ class Profile:
     inventory: InventorySpec = field(
         default_factory=InventorySpec,
         metadata=doc("Host groups read from an Ansible inventory or the ssh config.", optional=True),
+    )
+    grafana: GrafanaSettings = field(
+        default_factory=GrafanaSettings,
+        metadata=doc("Grafana annotations of the rollback (region) and of chosen steps (points).", optional=True),
     )
     host_vars: Mapping[str, HostAddress] = field(
         default_factory=_empty_map, metadata=doc("Inventory hosts' addresses, ports and users.", toml=None)

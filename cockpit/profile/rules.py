@@ -96,6 +96,9 @@ class Rules:
         self.steps()
         self.app_keys()
         self.secrets(os.environ if environ is None else environ)
+        from cockpit import integrations
+
+        integrations.check(self)
 
     # -- helpers (also the RuleContext of each kind's own rules) ----------------------
     def error(self, path: KeyPath, message: str, at: KeyPath | None = None) -> None:

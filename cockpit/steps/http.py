@@ -1,4 +1,4 @@
-"""The one HTTP client policy of the slack and jira steps: timeouts, retry, failure reasons.
+"""The one HTTP client policy of the HTTP step kinds (slack, jira, silence, annotate): timeouts, retry, failure reasons.
 
 Retry policy (the same for every HTTP kind):
 
@@ -131,7 +131,13 @@ def _unbounded(exc: Unbounded, target: str, timeout: float, attempt: int) -> Ste
     return StepFailure(reason + check, {"attempts": attempt})
 
 
-async def post(
+async def post(url: str, **kw: Any) -> Answer:
+    """POST with the policy above (see `request`)."""
+    return await request("POST", url, **kw)
+
+
+async def request(
+    method: str,
     url: str,
     *,
     target: str,
@@ -141,7 +147,7 @@ async def post(
     files: Callable[[], list[tuple[str, tuple[str, bytes, str]]]] | None = None,
     verify: ssl.SSLContext | bool = True,
 ) -> Answer:
-    """POST with the policy above; returns any HTTP answer, raises StepFailure when none came.
+    """``method`` with the policy above; returns any HTTP answer, raises StepFailure when none came.
 
     ``target`` is how the server is named in messages (never the full URL: it may be secret).
     ``files`` builds the multipart parts afresh for each attempt. ``timeout`` bounds the whole call.
@@ -158,7 +164,7 @@ async def post(
         left = end - time.monotonic()
         try:
             async with httpx.AsyncClient(timeout=timeouts(left), verify=verify, follow_redirects=False) as c:
-                resp = await fetch(c, "POST", url, deadline=left, max_bytes=MAX_ANSWER, headers=headers,
+                resp = await fetch(c, method, url, deadline=left, max_bytes=MAX_ANSWER, headers=headers,
                                    json=json, files=files() if files else None)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             last = StepFailure(_connect_reason(exc, target), {"attempts": attempt})

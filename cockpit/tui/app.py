@@ -30,6 +30,7 @@ from textual.notifications import SeverityLevel
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
+from cockpit import held
 from cockpit.feed import (
     ChecksEvent,
     ConnectionEvent,
@@ -60,6 +61,7 @@ from cockpit.tui.screens import (
     HelpScreen,
     YesNoScreen,
 )
+from widgets.alerts import AlertsPanel
 from widgets.chart import LineChartPanel
 from widgets.checklist import Checklist
 from widgets.data import CheckRow, HeaderInfo
@@ -80,6 +82,7 @@ PANELS: dict[str, type[SignalPanel]] = {
     "line": LineChartPanel,
     "history": HistoryPanel,
     "value": ValuePanel,
+    "alerts": AlertsPanel,
 }
 THEMES = ("nord", "ansi-dark", "textual-dark")  # calm dark default; ansi-dark for limited-colour terminals
 COMPACT_WIDTH, COMPACT_HEIGHT = 100, 30
@@ -408,6 +411,9 @@ class CockpitApp(StepActions):
             self._last_lines.pop(str(entry.get("step")), None)   # a new run: its own last lines
         if kind == "step_end":
             self.show_step_end(entry)
+        said = held.screen_line(entry)   # silences and Grafana regions: opened, extended, closed, failed
+        if said is not None:
+            self.notify(said[0], severity="warning" if said[1] == "warning" else "information", timeout=10)
         if kind in ("step_start", "step_end", "manual_tick", "session_start", "session_resume"):
             self.refresh_steps()
         if kind in ("rollback_start", "rollback_end", "session_start", "session_resume"):

@@ -380,7 +380,26 @@ def step_detail(profile: Profile, step: StepSpec, session: Session | None, progr
             lines.append("")
             lines.append(f"{h.get('host', '?')}: {host_outcome(h)}{took}")
             lines += [f"  │ {t}" for t in h.get("tail", []) or []]
+    kind = step_kind(step.kind)
+    if (kind.runs_on == "none" and not kind.ticked) or step.starts_rollback or step.ends_rollback:
+        lines += dashboard_lines(profile, session)   # the steps that announce or mark the incident
     return "\n".join(lines)
+
+
+def dashboard_lines(profile: Profile, session: Session | None, now: float | None = None) -> list[str]:
+    """The profile's dashboard links with the incident window (``{from}``/``{to}``, ms) filled in."""
+    import time
+
+    from cockpit.rca import links
+
+    now = time.time() if now is None else now
+    start = session.rollback_started if session is not None else None
+    end = session.rollback_ended if session is not None and session.rollback_ended is not None else now
+    found = [link for link in links(profile, start if start is not None else end - profile.cockpit.rto, end)
+             if link["kind"] == "dashboard"]
+    if not found:
+        return []
+    return ["", "dashboards (the incident window):", *(f"  {link['title']}: {link['url']}" for link in found)]
 
 
 def check_detail(state: Any, history: Iterable[tuple[float, str]], unit: str = "", scale: float = 1.0) -> str:

@@ -117,6 +117,10 @@ def samples(ts: float, rollback: float, green: bool) -> dict[str, dict[str, floa
         "http_5xx": {"": rate},
         "healthz": {"": status},
         "ingestion_lag": {"": round(lag, 1)},
+        # the alerts panel: 1 pages, 0 covered by the rollback's silence (fired at rollback + 5)
+        "alerts": ({"Http5xxHigh": 1.0} if rate > 0.001 else {}) | (
+            {"HorizonPaused": 0.0, "HorizonQueueGrowing": 0.0, "OctaneDown": 0.0} if ts >= rollback + 5
+            else {"DeployHealthDegraded": 1.0}),
     }
 
 
@@ -142,6 +146,7 @@ def journal_entries(profile: Profile, rollback: float, green: bool) -> list[dict
               "by": USER_HOST})
     e.append({"type": "rollback_start", "ts": rollback, "by": USER_HOST})
     ran("announce-start", rollback + 2, 0.4, [])
+    ran("silence-pager", rollback + 5, 0.3, [])
     ran("horizon-pause", rollback + 10, 2.1, workers)
     ran("fpm-flag", rollback + 25, 1.4, web)
     if green:

@@ -265,13 +265,13 @@ def test_a_kind_registered_in_a_fresh_process_comes_after_the_built_in_ones() ->
             "register_step_kind(STAMP)\n"
             "print(','.join(k.name for k in step_kinds()))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
-    assert out.stdout.strip() == "ssh,local,slack,email,jira,manual,ansible,stamp", out.stdout + out.stderr
+    assert out.stdout.strip() == "ssh,local,slack,email,jira,manual,ansible,silence,annotate,stamp", out.stdout + out.stderr
 
 
 def test_unregistered_the_kind_is_unknown_again(tmp_path: Path) -> None:
     _, problems = parse_profile(profile_text(tmp_path).encode(), str(tmp_path / "p.toml"))
     messages = [p.message for p in problems]
-    assert 'sources.g.kind: "gauge" is not one of "prometheus", "http", "ssh"' in messages
+    assert 'sources.g.kind: "gauge" is not one of "prometheus", "http", "ssh", "alertmanager"' in messages
     assert any(m.startswith('step "stamp-it": kind: "stamp" is not one of "ssh", "local"') for m in messages)
     assert "stamp" not in [k.name for k in step_kinds()] and "gauge" not in [k.name for k in source_kinds()]
 
@@ -288,7 +288,7 @@ def test_a_registered_kind_is_documented(test_kinds: None) -> None:
     assert "### `[sources.NAME.gauge]`" in text and "### `[signal.gauge]`" in text
     step_table = text.split("### `[[step]]`", 1)[1]
     kind_row = next(line for line in step_table.splitlines() if line.startswith("| `kind` |"))
-    assert '"ansible", "stamp"' in kind_row, kind_row
+    assert '"annotate", "stamp"' in kind_row, kind_row
 
 
 def test_the_docs_list_exactly_the_registered_kinds() -> None:
@@ -375,17 +375,19 @@ def test_an_unknown_source_kind_is_named_not_judged_as_ssh() -> None:
     registered): they say so and name the known kinds. They used to apply the ssh rules to it."""
     rep = Reporter({}, {})
     conv = Converter(rep)
-    src = SourceSpec(id="am", kind="alertmanager", url="http://127.0.0.1:9093")
+    src = SourceSpec(id="am", kind="nagios", url="http://127.0.0.1:9093")
     conv.origins[id(src)] = ("sources", "am")
     rules = Rules({"sources": {"am": {}}}, {"sources": {"am": src}}, conv)
     rules.sources()
     messages = [p.message for p in rep.problems]
-    assert messages == ['sources.am.kind: unknown source kind "alertmanager" (known: "prometheus", "http", "ssh")'], \
+    assert messages == ['sources.am.kind: unknown source kind "nagios" (known: "prometheus", "http", "ssh", '
+                        '"alertmanager")'], \
         messages
 
 
 def test_an_unknown_kind_is_a_clear_error_everywhere(tmp_path: Path) -> None:
-    with pytest.raises(KindError, match=r'unknown source kind "nosuch" \(known: "prometheus", "http", "ssh"\)'):
+    with pytest.raises(KindError, match=r'unknown source kind "nosuch" \(known: "prometheus", "http", "ssh", '
+                                        r'"alertmanager"\)'):
         make_sampler(SourceSpec(id="x", kind="nosuch"), load_profile(write(tmp_path, profile_text(tmp_path)
                                                                              .split("[sources.g]")[0])))
     with pytest.raises(KindError, match=r'unknown step kind "nosuch" \(known: "ssh", "local", '):
@@ -446,8 +448,9 @@ def test_the_guard_lets_other_kinds_of_kind_be() -> None:
 
 
 def test_the_shipped_kinds_are_registered_in_order() -> None:
-    assert [k.name for k in step_kinds()] == ["ssh", "local", "slack", "email", "jira", "manual", "ansible"]
-    assert [k.name for k in source_kinds()] == ["prometheus", "http", "ssh"]
+    assert [k.name for k in step_kinds()] == ["ssh", "local", "slack", "email", "jira", "manual", "ansible",
+                                              "silence", "annotate"]
+    assert [k.name for k in source_kinds()] == ["prometheus", "http", "ssh", "alertmanager"]
     assert [k.name for k in step_kinds() if k.runs_on == "hosts"] == ["ssh", "ansible"]
 
 

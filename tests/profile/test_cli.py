@@ -13,7 +13,8 @@ from tests.conftest import REPO
 from tests.profile.cases import BASE, with_step
 
 SECRET = "xoxb-SECRET-9f8e7d6c5b4a-hooks-value"
-ENV_NAMES = ("PROM_TOKEN", "SLACK_WEBHOOK_URL", "SMTP_USER", "SMTP_PASSWORD", "JIRA_USER", "JIRA_TOKEN")
+ENV_NAMES = ("PROM_TOKEN", "SLACK_WEBHOOK_URL", "SMTP_USER", "SMTP_PASSWORD", "JIRA_USER", "JIRA_TOKEN",
+             "GRAFANA_TOKEN")
 
 
 def cockpit(
@@ -38,7 +39,7 @@ def test_academy_passes_with_only_env_warnings() -> None:
     proc = cockpit("check", "profiles/academy.toml")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[-1] == "profiles/academy.toml: ok (4 host groups, 5 signals, 4 checks, 18 steps)"
+    assert lines[-1] == "profiles/academy.toml: ok (4 host groups, 6 signals, 4 checks, 19 steps)"
     warnings = lines[:-1]
     assert warnings, "unset secrets must be reported"
     assert all(": warning: " in w and "is not set" in w for w in warnings)
@@ -49,14 +50,14 @@ def test_academy_with_every_secret_set_is_clean_and_never_shows_them() -> None:
     env = {name: f"{SECRET}-{name}" for name in ENV_NAMES}
     proc = cockpit("check", "profiles/academy.toml", env=env)
     assert proc.returncode == 0
-    assert proc.stdout == "profiles/academy.toml: ok (4 host groups, 5 signals, 4 checks, 18 steps)\n"
+    assert proc.stdout == "profiles/academy.toml: ok (4 host groups, 6 signals, 4 checks, 19 steps)\n"
     assert SECRET not in proc.stdout + proc.stderr
 
 
 def test_bundled_profile_by_name() -> None:
     proc = cockpit("check", "academy", env={n: "x" * 8 for n in ENV_NAMES})
     assert proc.returncode == 0
-    assert proc.stdout.strip().endswith("ok (4 host groups, 5 signals, 4 checks, 18 steps)")
+    assert proc.stdout.strip().endswith("ok (4 host groups, 6 signals, 4 checks, 19 steps)")
 
 
 def test_broken_profile_exit_2_with_file_line_messages(tmp_path: Path) -> None:

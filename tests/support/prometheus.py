@@ -37,6 +37,8 @@ class TestPrometheus:
     scrape_interval: str = "1s"
     scrape_timeout: str = "900ms"
     proc: subprocess.Popen[bytes] | None = None
+    alertmanagers: Sequence[str] = ()   # host:port of Alertmanagers its alerting rules fire into
+    extra_args: Sequence[str] = ()      # e.g. --rules.alert.resend-delay=1s
 
     __test__ = False
 
@@ -59,7 +61,9 @@ class TestPrometheus:
             f"global:\n  scrape_interval: {self.scrape_interval}\n  scrape_timeout: {self.scrape_timeout}\n"
             f"  evaluation_interval: {self.scrape_interval}\n"
             f"{rule_files}"
-            "scrape_configs:\n  - job_name: exporter\n    static_configs:\n"
+            + (f"alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: {json.dumps(list(self.alertmanagers))}\n"
+               if self.alertmanagers else "")
+            + "scrape_configs:\n  - job_name: exporter\n    static_configs:\n"
             f"      - targets: {json.dumps(list(self.targets))}\n"
         )
         self.port = self.port or free_port()
@@ -72,6 +76,7 @@ class TestPrometheus:
                     f"--web.listen-address=127.0.0.1:{self.port}",
                     "--storage.tsdb.retention.time=1h",
                     "--log.level=warn",
+                    *self.extra_args,
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
