@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 
 from cockpit.profile.load import load_profile
 from cockpit.profile.model import Profile
+from tests.support.poll import wait_until  # noqa: F401 (re-exported to the tests here)
 from tests.support.sshd import TestSshd, running_sshd
 
 HOSTS = {"web-1": "127.0.1.1", "web-2": "127.0.1.2"}
@@ -109,13 +109,3 @@ def cockpit(*args: str, env: dict[str, str] | None = None, timeout: float = 60,
                           timeout=timeout, env={**os.environ, **(env or {})}, cwd=REPO, stdin=stdin)
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> object:
-    """Poll until ``predicate()`` is truthy (returns it) or fail after ``timeout`` seconds."""
-    end = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)

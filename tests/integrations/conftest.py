@@ -3,16 +3,14 @@ alerting rules fire at once, and a local receiver checking Grafana's annotation 
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.integrations.grafana_receiver import GrafanaReceiver
 from tests.support.alertmanager import TestAlertmanager, poll, running_alertmanager
+from tests.support.poll import until as apoll  # noqa: F401 (re-exported to the tests here)
 from tests.support.prometheus import TestPrometheus
 
 # the alerts the Academy runbook knows its rollback triggers, and one it does not (DiskFull: still pages)
@@ -71,18 +69,6 @@ def grafana(monkeypatch: pytest.MonkeyPatch) -> Iterator[GrafanaReceiver]:
     rec = GrafanaReceiver(GRAFANA_TOKEN).start()
     yield rec
     rec.stop()
-
-
-async def apoll(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    """Poll ``predicate`` while the event loop runs (the cockpit's tasks go on meanwhile)."""
-    end = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def write_profile(tmp_path: Path, text: str, name: str = "profile.toml") -> Path:

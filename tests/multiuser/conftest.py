@@ -12,7 +12,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.poll import wait_until
 from tests.support.users import TestUsers, readable_tmpdir, unix_users
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -211,12 +211,3 @@ def agent(bastion: Bastion, user: str, *args: str, profile: Path | None = None) 
     return Lines(proc)
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> object:
-    end = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from tests.multiuser.conftest import Lines, profile_text
+from tests.support.poll import wait_until as wait_for  # noqa: F401 (re-exported to the tests here)
 
 REPO = Path(__file__).resolve().parent.parent.parent
 AGENT = REPO / "tests" / "multiuser" / "agent.py"
@@ -57,18 +58,6 @@ TRAP = """
   };
 })();
 """
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition",
-             interval: float = 0.1) -> Any:
-    end = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 @dataclass

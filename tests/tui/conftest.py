@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +12,7 @@ import pytest
 from cockpit.profile.load import load_profile
 from cockpit.profile.model import Profile
 from tests.support.httpstub import HttpStub, running_stub
+from tests.support.poll import until  # noqa: F401 (re-exported to the tests here)
 from tests.support.sshd import TestSshd, running_sshd
 
 HOSTS = {"web-1": "127.0.1.1", "web-2": "127.0.1.2"}
@@ -157,18 +157,6 @@ def make_profile(tmp_path: Path, sshd: TestSshd, marker_dir: Path) -> Callable[.
         return load_profile(path)
 
     return make
-
-
-async def until(predicate: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> object:
-    """Poll (yielding to the event loop) until ``predicate()`` is truthy, or fail after ``timeout``."""
-    end = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture(autouse=True)
