@@ -248,6 +248,7 @@ class Approval(Entry, total=False):
     pid: int
     expires: Timestamp
     answered: Timestamp
+    by: str
     requested_by: str
     reason: str | None
 

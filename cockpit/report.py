@@ -14,6 +14,7 @@ plausible time and every duration a finite number.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -306,7 +307,25 @@ def collapse_flaps(transitions: Sequence[dict[str, Any]], gap: float = FLAP_GAP,
 
 def render_json(entries: Sequence[dict[str, Any]], *, profile: Profile | None = None,
                 incident: str | None = None, samples: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The report as data (schema: docs/report.md)."""
+    """The report as data (schema: docs/report.md): strict JSON, a non-finite number anywhere is null."""
+    data: dict[str, Any] = _finite_only(_report_data(entries, profile=profile, incident=incident, samples=samples))
+    return data
+
+
+def _finite_only(value: Any) -> Any:
+    """``value`` with every NaN/±inf replaced by None: a journal field the reader does not declare
+    (hand-edited, or written by a newer cockpit) still cannot make the JSON report invalid."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite_only(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_only(v) for v in value]
+    return value
+
+
+def _report_data(entries: Sequence[dict[str, Any]], *, profile: Profile | None,
+                 incident: str | None, samples: Sequence[dict[str, Any]] | None) -> dict[str, Any]:
     s = Session.from_entries(entries)
     last_ts = max((float(e.get("ts", 0)) for e in entries), default=None)
     elapsed = s.rto_elapsed(last_ts) if last_ts is not None else None
