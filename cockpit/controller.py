@@ -145,6 +145,7 @@ class Controller:
         self._follower: JournalFollower | None = None
         self._recordings: RecordingFollower | None = None   # observers: running steps' output, recorded
         self._follow_task: asyncio.Task[None] | None = None
+        self._looked = False        # observers: the first look (history) is done
         self._open_journals = OpenJournals(profile, self.state)
         self._last_scan = float("-inf")
         self._journals_listing: int | None = None
@@ -370,6 +371,7 @@ class Controller:
                 self._start_held()
         if not self.is_driver:
             await self._observe_safely()
+            self._looked = True     # journals first seen from now on are live from their first line
             self._follow_task = asyncio.create_task(self._follow(), name="journal-follow")
             self._background.append(self._follow_task)
         if self.is_driver and connect:
@@ -645,7 +647,7 @@ class Controller:
             except FileNotFoundError:
                 return
             self._follower = JournalFollower(path)
-            self._recordings = RecordingFollower(self.state, path)
+            self._recordings = RecordingFollower(self.state, path, backlog=not self._looked)
             self.session = Session()
             self._approval_entries = []
 

@@ -132,7 +132,10 @@ class RecordingFollower:
     the state directory (`StateDir.check_path`, ``O_NOFOLLOW``).
     """
 
-    def __init__(self, state: StateDir, journal: Path) -> None:
+    def __init__(self, state: StateDir, journal: Path, *, backlog: bool = True) -> None:
+        """``backlog``: the journal existed when this observer started (its first look is history).
+        A journal first seen later is live from its first line: a driver that started and finished
+        a step between two looks still has its output told."""
         from cockpit.recording import folder_for
 
         self.state = state
@@ -140,7 +143,7 @@ class RecordingFollower:
         self.folder = folder_for(journal)
         self._runs: dict[str, tuple[Path, float, dict[Path, _Cast]]] = {}   # step -> (run folder, start, casts)
         self.steps: set[str] = set()   # steps whose latest run is followed here (their feed lines are not needed)
-        self._caught_up = False        # the journal's backlog (read at the first look) is behind us
+        self._caught_up = not backlog  # the journal's backlog (read at the first look) is behind us
 
     def entries(self, entries: list[dict[str, Any]]) -> list[OutputLine | dict[str, Any]]:
         """Fold new journal entries (runs start and end): the entries and the lines recorded since the last
