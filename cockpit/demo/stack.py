@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 
+from cockpit.demo.alerts import DemoAlertmanager
 from cockpit.demo.http import HttpServer
 from cockpit.demo.prom import BlueStack, PrometheusApi
 from cockpit.demo.sim import HOSTS, AcademySim, Clock
@@ -37,6 +38,7 @@ class DemoStack:
         self.sshd: DemoSshd | None = None
         self.prometheus: HttpServer | None = None
         self.blue: HttpServer | None = None
+        self.alertmanager: HttpServer | None = None
         self._profile: Profile | None = None
 
     @property
@@ -59,6 +61,8 @@ class DemoStack:
             await self.prometheus.start()
             self.blue = HttpServer(BlueStack(self.sim))
             await self.blue.start()
+            self.alertmanager = HttpServer(DemoAlertmanager(self.sim))
+            await self.alertmanager.start()
         except BaseException:
             await self.stop()
             raise
@@ -68,6 +72,7 @@ class DemoStack:
     def _point(self, base: Profile) -> Profile:
         """The bundled demo profile with every address, key and path of this running stack."""
         assert self.sshd is not None and self.prometheus is not None and self.blue is not None
+        assert self.alertmanager is not None
         assert self.workdir is not None
         ssh = dataclasses.replace(
             base.ssh,
@@ -75,7 +80,8 @@ class DemoStack:
             config=str(self.sshd.config_path),
             client_keys=(str(self.sshd.client_key_path),),
         )
-        urls = {"prom": self.prometheus.url, "blue": f"{self.blue.url}/healthz"}   # profiles/demo.toml's sources
+        urls = {"prom": self.prometheus.url, "blue": f"{self.blue.url}/healthz",   # profiles/demo.toml's sources
+                "alertmanager": self.alertmanager.url}
         sources = {
             sid: dataclasses.replace(src, url=urls[sid]) if sid in urls else src
             for sid, src in base.sources.items()
@@ -110,12 +116,13 @@ class DemoStack:
         )
 
     async def stop(self) -> None:
-        for server in (self.blue, self.prometheus):
+        for server in (self.alertmanager, self.blue, self.prometheus):
             if server is not None:
                 await server.stop()
         if self.sshd is not None:
             await self.sshd.stop()
-        self.blue = self.prometheus = self.sshd = None
+        self.blue = self.prometheus = self.alertmanager = None
+        self.sshd = None
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None

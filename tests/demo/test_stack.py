@@ -126,3 +126,34 @@ async def test_a_frozen_clock_gives_identical_answers() -> None:
             bodies.append(answers)
     assert bodies[0] == bodies[1]
     assert '"value": [1800000000.0, ' in bodies[0][0]
+
+
+async def test_the_demo_alertmanager_follows_the_platform_and_keeps_silences(stack: DemoStack) -> None:
+    """The demo's Alertmanager (cockpit/demo/alerts.py) through the cockpit's own client: an alert fires
+    while its cause holds, a silence covers what its matchers match, expiring it lets it page again."""
+    from cockpit.alertmanager import Client, parse_matcher
+
+    am = stack.alertmanager
+    assert am is not None
+    client = Client(am.url)
+
+    def state(alerts: list) -> dict[str, tuple[bool, tuple[str, ...]]]:  # type: ignore[type-arg]
+        return {a.labels["alertname"]: (a.pages, a.silenced_by) for a in alerts}
+
+    before = state(await client.alerts())
+    assert "HorizonPaused" not in before and before["Http5xxHigh"] == (True, ())   # the bad release pages
+    stack.sim.horizon_signal("worker-1", "USR2")                                    # what `horizon:pause` does
+    assert state(await client.alerts(['env="production"']))["HorizonPaused"] == (True, ())
+    now = stack.sim.clock()
+    sid = await client.create_silence([parse_matcher('alertname=~"HorizonPaused|OctaneDown"')], now, now + 60,
+                                      "deploy", "test")
+    after = state(await client.alerts())
+    assert after["HorizonPaused"] == (False, (sid,)) and after["Http5xxHigh"] == (True, ())
+    assert "HorizonPaused" not in state(await client.alerts(silenced=False))
+    assert await client.extend_silence(sid, now + 120) == sid
+    silence = await client.get_silence(sid)
+    assert silence is not None and silence.state == "active" and silence.ends_at == pytest.approx(now + 120, abs=1)
+    await client.expire_silence(sid)
+    silence = await client.get_silence(sid)
+    assert silence is not None and silence.state == "expired"
+    assert state(await client.alerts())["HorizonPaused"] == (True, ())
