@@ -107,8 +107,10 @@ async def test_whole_rollback_by_keys_turns_every_check_green_and_journals_the_t
             if step.id == ends:  # the runbook: announce the end once the checklist is green
                 await until(lambda: all(v == "ok" for v in check_status(controller).values()),
                             timeout=60, what=f"every check ok: {check_status(controller)}")
-                for check in profile.checks:
-                    assert check_line(app, check.id).lstrip().startswith("✔"), check_line(app, check.id)
+                # the screen draws what the controller decided on its next refresh: poll it, don't race it
+                await until(lambda: all(check_line(app, c.id).lstrip().startswith("✔") for c in profile.checks),
+                            what="every check ✔ on screen: " + " | ".join(check_line(app, c.id).strip()
+                                                                          for c in profile.checks))
             await confirm_step(app, pilot, step.id)
             await until(lambda s=step: controller.step_state(s.id) == "ok", timeout=30,
                         what=f"{step.id} ok (now {controller.step_state(step.id)})")
