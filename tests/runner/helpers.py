@@ -83,6 +83,11 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def pids_in(directory: Path, pattern: str = "pid-*") -> dict[str, int]:
+    """The pids remote commands wrote into ``directory`` (file name -> pid)."""
+    return {p.name: int(p.read_text()) for p in directory.glob(pattern) if p.read_text().strip()}
+
+
 def kill_quietly(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)

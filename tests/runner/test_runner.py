@@ -14,11 +14,7 @@ from cockpit.runner import Runner, RunnerError, StepCancelled
 from cockpit.ssh import RemoteCommandError, SshError
 from cockpit.ssh.pool import SshPool
 from tests.runner.cluster import SshdCluster
-from tests.runner.helpers import HOSTS, LOCAL_ADDR, alive, kill_quietly, make_profile, poll, step
-
-
-def pids_in(directory: Path, pattern: str = "pid-*") -> dict[str, int]:
-    return {p.name: int(p.read_text()) for p in directory.glob(pattern) if p.read_text().strip()}
+from tests.runner.helpers import HOSTS, LOCAL_ADDR, alive, kill_quietly, make_profile, pids_in, poll, step
 
 
 async def test_once_runs_on_exactly_one_host_of_twenty(runner: Runner, remote_dir: Path) -> None:
