@@ -59,7 +59,7 @@ def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 50
     work = Path(tempfile.mkdtemp(prefix="bench-am-"))
     with running_alertmanager(work / "am") as am:
-        prom = TestPrometheus(work / "prom", [am.address], RULES, alertmanagers=[am.address],
+        prom = TestPrometheus(work / "prom", targets=[am.address], rules=RULES, alertmanagers=[am.address],
                               extra_args=["--rules.alert.resend-delay=1s"]).start()
         try:
             poll(lambda: len(am.alerts()) >= 3, timeout=30, what="the alerts")

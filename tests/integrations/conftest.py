@@ -42,7 +42,7 @@ def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestAlert
     with running_alertmanager(tmp_path_factory.mktemp("am")) as am:
         # alerts fired before the notifier discovers the Alertmanager are dropped, then re-sent only after
         # the resend delay (1m by default): 1s makes them arrive at once, and keeps them active
-        prom = TestPrometheus(tmp_path_factory.mktemp("prom"), [am.address], RULES, alertmanagers=[am.address],
+        prom = TestPrometheus(tmp_path_factory.mktemp("prom"), targets=[am.address], rules=RULES, alertmanagers=[am.address],
                               extra_args=["--rules.alert.resend-delay=1s"])
         prom.start()
         try:

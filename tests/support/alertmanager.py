@@ -14,9 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import signal
-import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -25,52 +22,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.support.daemon import LoopbackDaemon
 from tests.support.poll import wait_until as poll  # noqa: F401 (re-exported to the tests here)
-from tests.support.sshd import free_port
 
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
 CONFIG = 'route: {receiver: "null", group_wait: 1s, group_interval: 1s}\nreceivers: [{name: "null"}]\n'
 
 
 @dataclass
-class TestAlertmanager:
-    workdir: Path
-    port: int = 0
-    proc: subprocess.Popen[bytes] | None = None
-
+class TestAlertmanager(LoopbackDaemon):
     __test__ = False
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def log(self) -> Path:
-        return self.workdir / "alertmanager.log"
+    NAME = "alertmanager"
 
     def start(self) -> TestAlertmanager:
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "am.yml").write_text(CONFIG)
-        self.port = self.port or free_port()
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [ALERTMANAGER, f"--config.file={self.workdir / 'am.yml'}", f"--storage.path={self.workdir / 'data'}",
-                 f"--web.listen-address=127.0.0.1:{self.port}", "--cluster.listen-address=", "--log.level=warn"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-        end = time.monotonic() + 20
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"alertmanager exited: {self.log.read_text()[-2000:]}")
-            with contextlib.suppress(OSError):
-                if self.request("GET", "/-/ready")[0] == 200:
-                    return self
-            time.sleep(0.05)
-        self.stop()
-        raise TimeoutError(f"alertmanager not ready: {self.log.read_text()[-2000:]}")
+        self.spawn([ALERTMANAGER, f"--config.file={self.workdir / 'am.yml'}", f"--storage.path={self.workdir / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{self.choose_port()}", "--cluster.listen-address=",
+                    "--log.level=warn"])
+        return self
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         data = json.dumps(body).encode() if body is not None else None
@@ -105,18 +75,6 @@ class TestAlertmanager:
 
     def expire(self, silence_id: str) -> None:
         assert self.request("DELETE", f"/api/v2/silence/{silence_id}")[0] == 200
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-        self.proc = None
 
 
 @contextlib.contextmanager

@@ -13,7 +13,6 @@ import contextlib
 import json
 import shutil
 import signal
-import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -23,32 +22,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.sshd import free_port
+from tests.support.daemon import LoopbackDaemon
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 
 
 @dataclass
-class TestPrometheus:
-    workdir: Path
-    targets: Sequence[str]
+class TestPrometheus(LoopbackDaemon):
+    targets: Sequence[str] = ()
     rules: str | None = None  # a rules file's YAML (e.g. the `http_5xx_rate` recording rule)
-    port: int = 0
     scrape_interval: str = "1s"
     scrape_timeout: str = "900ms"
-    proc: subprocess.Popen[bytes] | None = None
     alertmanagers: Sequence[str] = ()   # host:port of Alertmanagers its alerting rules fire into
     extra_args: Sequence[str] = ()      # e.g. --rules.alert.resend-delay=1s
 
     __test__ = False
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def log(self) -> Path:
-        return self.workdir / "prometheus.log"
+    NAME = "prometheus"
 
     def start(self) -> TestPrometheus:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -66,52 +55,19 @@ class TestPrometheus:
             + "scrape_configs:\n  - job_name: exporter\n    static_configs:\n"
             f"      - targets: {json.dumps(list(self.targets))}\n"
         )
-        self.port = self.port or free_port()
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    PROMETHEUS,
-                    f"--config.file={cfg}",
-                    f"--storage.tsdb.path={self.workdir / 'tsdb'}",
-                    f"--web.listen-address=127.0.0.1:{self.port}",
-                    "--storage.tsdb.retention.time=1h",
-                    "--log.level=warn",
-                    *self.extra_args,
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
-        try:
-            self.wait_ready()
-        except Exception:
-            self.stop()
-            raise
+        self.spawn([
+            PROMETHEUS,
+            f"--config.file={cfg}",
+            f"--storage.tsdb.path={self.workdir / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{self.choose_port()}",
+            "--storage.tsdb.retention.time=1h",
+            "--log.level=warn",
+            *self.extra_args,
+        ])
         return self
 
-    def _get(self, path: str, timeout: float = 2.0) -> tuple[int, bytes]:
-        try:
-            with urllib.request.urlopen(self.url + path, timeout=timeout) as r:
-                return r.status, r.read()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read()
-
-    def wait_ready(self, deadline_s: float = 20.0) -> None:
-        end = time.monotonic() + deadline_s
-        while time.monotonic() < end:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"prometheus exited: {self.log.read_text()[-2000:]}")
-            try:
-                if self._get("/-/ready", 0.5)[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise TimeoutError(f"prometheus not ready after {deadline_s}s: {self.log.read_text()[-2000:]}")
-
     def query(self, promql: str) -> list[dict[str, Any]]:
-        status, body = self._get("/api/v1/query?" + urllib.parse.urlencode({"query": promql}))
+        status, body = self.get("/api/v1/query?" + urllib.parse.urlencode({"query": promql}))
         doc = json.loads(body)
         if status != 200:
             raise RuntimeError(f"{doc.get('errorType')}: {doc.get('error')}")
@@ -137,26 +93,12 @@ class TestPrometheus:
         if self.proc is not None:
             self.proc.send_signal(signal.SIGCONT)
 
-    def stop(self) -> None:
-        """SIGTERM and wait (same port and data directory if started again: a restart)."""
-        if self.proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            self.proc.send_signal(signal.SIGCONT)
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-        self.proc = None
-
 
 @contextlib.contextmanager
 def running_prometheus(
     workdir: Path, targets: Sequence[str], rules: str | None = None
 ) -> Iterator[TestPrometheus]:
-    prom = TestPrometheus(workdir, list(targets), rules).start()
+    prom = TestPrometheus(workdir, targets=list(targets), rules=rules).start()
     try:
         yield prom
     finally:
