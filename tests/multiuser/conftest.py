@@ -8,6 +8,7 @@ approval and handoff logic is the same whatever a step runs).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -125,9 +126,11 @@ target = "console-1"
 """
 
 
-@pytest.fixture
-def bastion(users: TestUsers) -> Iterator[Bastion]:
-    root = readable_tmpdir("ckmu-")
+@contextlib.contextmanager
+def make_bastion(users: TestUsers, prefix: str = "ckmu-") -> Iterator[Bastion]:
+    """A shared state directory made by the real ``cockpit setup-bastion`` for ``users``, and a profile;
+    every process of theirs killed and the directory removed at the end."""
+    root = readable_tmpdir(prefix)
     state = root / "state"
     r = subprocess.run([sys.executable, "-m", "cockpit", "setup-bastion", "--group", users.group, "--dir",
                         str(state), *[a for n in users.names for a in ("--member", n)]],
@@ -145,6 +148,12 @@ def bastion(users: TestUsers) -> Iterator[Bastion]:
         for name in users.names:
             subprocess.run(["pkill", "-KILL", "-u", name], check=False, capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def bastion(users: TestUsers) -> Iterator[Bastion]:
+    with make_bastion(users) as made:
+        yield made
 
 
 class Lines:

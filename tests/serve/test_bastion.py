@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.multiuser.conftest import Bastion, agent, profile_text
-from tests.serve.conftest import REPO, Page, wait_for
-from tests.support.users import TestUsers, readable_tmpdir, unix_users
+from tests.multiuser.conftest import Bastion, agent, make_bastion
+from tests.serve.conftest import Page, wait_for
+from tests.support.users import TestUsers, unix_users
 
 
 @pytest.fixture(scope="module")
@@ -30,25 +28,9 @@ def serve_users() -> Iterator[TestUsers]:
 
 @pytest.fixture
 def shared(serve_users: TestUsers) -> Iterator[Bastion]:
-    root = readable_tmpdir("ckms-")
-    state = root / "state"
-    r = subprocess.run([sys.executable, "-m", "cockpit", "setup-bastion", "--group", serve_users.group, "--dir",
-                        str(state), *[a for n in serve_users.names for a in ("--member", n)]],
-                       capture_output=True, text=True, cwd=REPO, check=False)
-    assert r.returncode == 0, r.stderr
-    assert (state / "visits").is_dir()           # setup-bastion makes the visits directory too
-    marks = root / "marks"
-    marks.mkdir()
-    marks.chmod(0o777)
-    profile = root / "profile.toml"
-    profile.write_text(profile_text(marks))
-    profile.chmod(0o644)
-    try:
-        yield Bastion(serve_users, state, profile, marks)
-    finally:
-        for name in serve_users.names:
-            subprocess.run(["pkill", "-KILL", "-u", name], check=False, capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+    with make_bastion(serve_users, "ckms-") as made:
+        assert (made.state / "visits").is_dir()       # setup-bastion makes the visits directory too
+        yield made
 
 
 def test_a_visit_to_another_users_server_is_journalled_by_the_driver(shared: Bastion, pages: Any) -> None:
