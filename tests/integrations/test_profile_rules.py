@@ -34,63 +34,20 @@ def test_the_academy_profile_silences_what_the_runbook_triggers_and_annotates_th
     assert profile.signal("alerts").view == "alerts"
 
 
+AM_SOURCE = '[sources.am]\nkind = "alertmanager"\nurl = "http://127.0.0.1:9093"\n'
+
+
+def silence_step(source: str = "am", matcher: str = 'alertname="X"', more: str = "") -> str:
+    """A silence step as a profile's TOML, with the Alertmanager source ``am`` declared before it."""
+    return (f"{AM_SOURCE}\n[[step]]\nid = \"s\"\ntitle = \"S\"\nphase = \"rollback\"\nkind = \"silence\"\n"
+            f"[step.silence]\nsource = \"{source}\"\nmatchers = ['{matcher}']\n{more}")
+
+
 BAD = [
-    ("""
-[[step]]
-id = "s"
-title = "S"
-phase = "rollback"
-kind = "silence"
-[step.silence]
-source = "nope"
-matchers = ['alertname="X"']
-""", 'unknown alertmanager source "nope"'),
-    ("""
-[sources.am]
-kind = "alertmanager"
-url = "http://127.0.0.1:9093"
-
-[[step]]
-id = "s"
-title = "S"
-phase = "rollback"
-kind = "silence"
-[step.silence]
-source = "am"
-matchers = ['alertname=X']
-""", "is not a matcher"),
-    ("""
-[sources.am]
-kind = "alertmanager"
-url = "http://127.0.0.1:9093"
-
-[[step]]
-id = "s"
-title = "S"
-phase = "rollback"
-kind = "silence"
-[step.silence]
-source = "am"
-matchers = ['alertname=~"(unclosed"']
-duration = "5m"
-margin = "10m"
-""", "bad regular expression"),
-    ("""
-[sources.am]
-kind = "alertmanager"
-url = "http://127.0.0.1:9093"
-
-[[step]]
-id = "s"
-title = "S"
-phase = "rollback"
-kind = "silence"
-[step.silence]
-source = "am"
-matchers = ['alertname="X"']
-duration = "5m"
-margin = "10m"
-""", "margin must be shorter than duration"),
+    (silence_step(source="nope"), 'unknown alertmanager source "nope"'),
+    (silence_step(matcher="alertname=X"), "is not a matcher"),
+    (silence_step(matcher='alertname=~"(unclosed"'), "bad regular expression"),
+    (silence_step(more='duration = "5m"\nmargin = "10m"\n'), "margin must be shorter than duration"),
     ("""
 [[step]]
 id = "a"
@@ -106,10 +63,7 @@ url = "http://127.0.0.1:3000"
 token = "${env:GRAFANA_TOKEN}"
 annotate_steps = ["nope"]
 """, 'unknown step "nope"'),
-    ("""
-[sources.am]
-kind = "alertmanager"
-""", 'an alertmanager source needs "url"'),
+    ('[sources.am]\nkind = "alertmanager"\n', 'an alertmanager source needs "url"'),
 ]
 
 
