@@ -11,12 +11,15 @@ machine. Printed per N:
 
 - **connect**: cockpit's ``SshPool.connect_all`` (handshake cap ``[ssh] handshakes`` = 8,
   jittered retry) against bare asyncssh opening every host at once (the floor: by
-  address, keys and known_hosts loaded once, no config file) and bare asyncssh with
-  8 handshakes at a time; hosts lost are counted;
+  address, keys and known_hosts loaded once, no config file; it loses the hosts sshd
+  drops), the same with its lost hosts opened again until every host is open, and bare
+  asyncssh with 8 handshakes at a time; hosts lost are counted;
 - **fan-out on open connections**: cockpit's ``Runner.run`` against bare
-  ``asyncio.gather(conn.run(...))`` on open connections to every host (those of the
-  capped floor: the uncapped one loses hosts), and parallel-ssh's ``ParallelSSHClient``
-  re-running on its open sessions (measured right after cockpit's, in each repeat);
+  ``asyncio.gather(conn.run(...))`` on the same open connections (cockpit's, so the same
+  cipher and sshd sessions), without and with a pty (cockpit runs every command in one);
+  for reference the same on bare asyncssh's own connections (its default cipher); and
+  parallel-ssh's ``ParallelSSHClient`` re-running on its open sessions, without and with
+  a pty (measured right after the others, in each repeat);
 - **fresh (connect + run + close)**: cockpit, the asyncssh floor, parallel-ssh, the ssh
   CLI with ``xargs -P 10`` (10: under MaxStartups), ``ansible -m shell -f 50`` (200 and
   500 hosts only);
@@ -28,7 +31,8 @@ machine. Printed per N:
   (an HTTP endpoint polled every 0.5 s, 2 fresh samples), through the Controller, end
   to end; the gate's waits are reported apart from the batches' own time.
 
-Not a timed test: it prints figures.
+Each repeat runs the contenders in a rotated order after one warm-up connect, so that
+none always pays for the cold start after a pause. Not a timed test: it prints figures.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -124,52 +129,116 @@ async def close_all(conns: list[asyncssh.SSHClientConnection]) -> None:
 # -- measurements ------------------------------------------------------------------------------
 
 
+async def floor_connect_retried(fleet: peers.Fleet) -> tuple[float, list[asyncssh.SSHClientConnection]]:
+    """Bare asyncssh all at once, then the hosts it lost all at once again, until every host is open.
+
+    The uncapped floor above loses a tenth of the hosts to MaxStartups, and a lost host costs
+    sshd almost nothing: this is what bare asyncssh takes to actually open every host.
+    """
+    keys = asyncssh.load_keypairs([str(fleet.client_key)])
+    known = asyncssh.read_known_hosts(str(fleet.known_hosts))
+
+    async def one(addr: str) -> asyncssh.SSHClientConnection | None:
+        try:
+            return await asyncssh.connect(addr, port=fleet.port, username=fleet.user, client_keys=keys,
+                                          known_hosts=known, config=None)
+        except (OSError, asyncssh.Error):
+            return None
+
+    t0 = time.perf_counter()
+    todo, conns = list(fleet.hosts.values()), []
+    for _ in range(10):
+        got = await asyncio.gather(*(one(a) for a in todo))
+        conns += [c for c in got if c is not None]
+        todo = [a for a, c in zip(todo, got, strict=True) if c is None]
+        if not todo:
+            break
+    return time.perf_counter() - t0, conns
+
+
+CONNECT_ROWS = ("connect floor (all at once)", "connect floor (all at once, lost retried)",
+                f"connect floor ({CAP} at a time)", "connect cockpit")
+FANOUT_BASE = "fan-out floor, cockpit's connections"
+FANOUT_ROWS = (FANOUT_BASE, "fan-out floor with a pty, cockpit's connections", "fan-out cockpit (open)",
+               "fan-out floor (open), its own connections", "fan-out floor with a pty (open), its own connections",
+               "fan-out parallel-ssh (open)", "fan-out parallel-ssh with a pty (open)")
+
+
 async def measure_connect_and_fanout(fleet: peers.Fleet, repeat: int, fresh: bool = True,
                                      pssh: bool = True) -> dict[str, Runs]:
-    out: dict[str, Runs] = {k: [] for k in ("connect floor (all at once)", f"connect floor ({CAP} at a time)",
-                                             "connect cockpit", "fan-out floor (open)", "fan-out cockpit (open)",
-                                             "fresh floor", "fresh cockpit")}
-    for _ in range(repeat):
+    """Each repeat runs the contenders in a rotated order, after one warm-up connect (not counted):
+    on a 2-core machine shared with the sshds, whoever goes first after a pause pays for cold caches."""
+    out: dict[str, Runs] = {}
+
+    def add(key: str, result: tuple[float, int]) -> None:
+        out.setdefault(key, []).append(result)
+
+    async def uncapped() -> None:
         took, conns = await floor_connect(fleet, None)
-        out["connect floor (all at once)"].append((took, len(conns)))
+        add(CONNECT_ROWS[0], (took, len(conns)))
         await close_all(conns)
 
+    async def uncapped_retried() -> None:
+        took, conns = await floor_connect_retried(fleet)
+        add(CONNECT_ROWS[1], (took, len(conns)))
+        await close_all(conns)
+
+    async def capped() -> None:
         took, conns = await floor_connect(fleet, CAP)
-        out[f"connect floor ({CAP} at a time)"].append((took, len(conns)))
-        # the fan-out floor runs on every host: on the capped floor's connections (none lost)
-        out["fan-out floor (open)"].append(await floor_fanout(conns))
-        out["fan-out floor with a pty (open)"] = [*out.get("fan-out floor with a pty (open)", []),
-                                                  await floor_fanout(conns, pty=True)]
+        add(CONNECT_ROWS[2], (took, len(conns)))
+        # bare asyncssh's own connections (its default cipher): for reference
+        add("fan-out floor (open), its own connections", await floor_fanout(conns))
+        add("fan-out floor with a pty (open), its own connections", await floor_fanout(conns, pty=True))
         await close_all(conns)
 
+    async def cockpit(turn: int) -> None:
         profile = fleet.profile()
         pool = SshPool(profile)
         try:
             t0 = time.perf_counter()
             errors = await pool.connect_all()
-            out["connect cockpit"].append((time.perf_counter() - t0, sum(e is None for e in errors.values())))
+            add("connect cockpit", (time.perf_counter() - t0, sum(e is None for e in errors.values())))
             runner = Runner(profile, pool)
-            t0 = time.perf_counter()
-            ok = await peers.cockpit_open(runner, COMMAND)
-            out["fan-out cockpit (open)"].append((time.perf_counter() - t0, ok))
+            conns = [await pool.connection(h) for h, e in errors.items() if e is None]
+
+            async def mine() -> tuple[float, int]:
+                t0 = time.perf_counter()
+                ok = await peers.cockpit_open(runner, COMMAND)
+                return time.perf_counter() - t0, ok
+
+            # the floor on the same connections (same cipher, same sshd sessions), in a rotated order
+            parts: list[tuple[str, Callable[[], Awaitable[tuple[float, int]]]]] = [
+                ("fan-out cockpit (open)", mine),
+                (FANOUT_BASE, lambda: floor_fanout(conns)),
+                ("fan-out floor with a pty, cockpit's connections", lambda: floor_fanout(conns, pty=True)),
+            ]
+            for name, part in parts[turn % 3:] + parts[:turn % 3]:
+                add(name, await part())
         finally:
             await pool.close()
-        if pssh:  # parallel-ssh right after cockpit, in the same repeat (not twice the sshd processes at once)
+
+    _, conns = await floor_connect(fleet, CAP)   # warm-up: sshd binaries, keys and pages in memory
+    await close_all(conns)
+    for turn in range(repeat):
+        contenders = [uncapped(), uncapped_retried(), capped(), cockpit(turn)]
+        for contender in contenders[turn % 4:] + contenders[:turn % 4]:
+            await contender
+        if pssh:  # parallel-ssh after the others, in the same repeat (not twice the sshd processes at once)
             for key, runs in parallel_ssh(fleet).items():
                 out.setdefault(key, []).extend(runs)
 
         if not fresh:
             continue
         t0 = time.perf_counter()
-        took, conns = await floor_connect(fleet, None)
+        _, conns = await floor_connect(fleet, None)
         _, ok = await floor_fanout(conns)
         await close_all(conns)
-        out["fresh floor"].append((time.perf_counter() - t0, ok))
+        add("fresh floor", (time.perf_counter() - t0, ok))
 
         t0 = time.perf_counter()
         ok = await peers.cockpit_fresh(fleet, COMMAND)
-        out["fresh cockpit"].append((time.perf_counter() - t0, ok))
-    return {k: v for k, v in out.items() if v}
+        add("fresh cockpit", (time.perf_counter() - t0, ok))
+    return out
 
 
 def parallel_ssh(fleet: peers.Fleet, repeat: int = 1) -> dict[str, Runs]:
@@ -180,12 +249,14 @@ def parallel_ssh(fleet: peers.Fleet, repeat: int = 1) -> dict[str, Runs]:
         return ParallelSSHClient(list(fleet.hosts.values()), port=fleet.port, user=fleet.user,
                                  pkey=str(fleet.client_key), num_retries=3)
 
-    def run(c: Any) -> int:
-        output = c.run_command(COMMAND, stop_on_errors=False)
+    def run(c: Any, pty: bool = False) -> int:
+        output = c.run_command(COMMAND, stop_on_errors=False, use_pty=pty)
         c.join(output, consume_output=False)
-        return sum(o.exception is None and o.exit_code == 0 and list(o.stdout or []) == ["ok"] for o in output)
+        return sum(o.exception is None and o.exit_code == 0 and [line.strip() for line in o.stdout or []] == ["ok"]
+                   for o in output)
 
-    out: dict[str, Runs] = {"fresh parallel-ssh": [], "fan-out parallel-ssh (open)": []}
+    out: dict[str, Runs] = {"fresh parallel-ssh": [], "fan-out parallel-ssh (open)": [],
+                            "fan-out parallel-ssh with a pty (open)": []}
     for _ in range(repeat):
         t0 = time.perf_counter()
         c = client()
@@ -194,6 +265,9 @@ def parallel_ssh(fleet: peers.Fleet, repeat: int = 1) -> dict[str, Runs]:
         t0 = time.perf_counter()
         ok = run(c)  # the sessions of the first run are open: this is the fan-out alone
         out["fan-out parallel-ssh (open)"].append((time.perf_counter() - t0, ok))
+        t0 = time.perf_counter()
+        ok = run(c, pty=True)   # as cockpit runs every command
+        out["fan-out parallel-ssh with a pty (open)"].append((time.perf_counter() - t0, ok))
         del c
     return out
 
@@ -420,14 +494,18 @@ def run_size(n: int, repeat: int, idle: float, skip: set[str], root: Path) -> No
                                                    pssh="parallel-ssh" not in skip))
         floor_c = med(r["connect floor (all at once)"])
         print("  connect (open every host)")
-        for name in ("connect floor (all at once)", f"connect floor ({CAP} at a time)", "connect cockpit"):
+        for name in CONNECT_ROWS:
             print(row(name, r[name], n, floor_c))
-        floor_f = med(r["fan-out floor (open)"])
+        retried = med(r[CONNECT_ROWS[1]])
+        print(f"  connect cockpit / floor all at once with its lost hosts retried: {med(r['connect cockpit']) / retried:.2f}x")
+        floor_f = med(r[FANOUT_BASE])
         print("  fan-out on open connections")
-        for name in ("fan-out floor (open)", "fan-out floor with a pty (open)", "fan-out cockpit (open)",
-                     "fan-out parallel-ssh (open)"):
+        for name in FANOUT_ROWS:
             if name in r:
                 print(row(name, r[name], n, floor_f))
+        same = med(r["fan-out floor with a pty, cockpit's connections"])
+        print(f"  fan-out cockpit / floor with a pty on the same connections: "
+              f"{med(r['fan-out cockpit (open)']) / same:.2f}x")
         sys.stdout.flush()
         if "rest" not in skip:
             mine, bare = at_rest(fleet, "cockpit", idle), at_rest(fleet, "floor", idle)
