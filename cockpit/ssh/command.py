@@ -20,6 +20,7 @@ import contextlib
 from collections.abc import Callable
 
 import asyncssh
+from asyncssh.channel import SSHChannel
 
 from cockpit.output import LineSplitter
 
@@ -36,6 +37,40 @@ def clean_line(raw: str) -> str:
     return text.rsplit("\r", 1)[-1]
 
 
+class _PtySession(asyncssh.SSHClientSession[bytes]):
+    """The command's channel, read as it arrives: each chunk goes straight to the line splitter.
+
+    A plain session rather than asyncssh's process layer (streams, readers, a task per
+    read): at 1,000 hosts that layer was most of the client's CPU in a fan-out above
+    bare ``conn.run`` (docs/fleet.md). A listener that raises is remembered and the
+    channel closed: the command never runs on unread.
+    """
+
+    def __init__(self, lines: LineSplitter, done: asyncio.Future[Exception | None]) -> None:
+        self._lines = lines
+        self._done = done
+        self.chan: asyncssh.SSHClientChannel[bytes] | None = None
+        self.failed: BaseException | None = None
+
+    def connection_made(self, chan: SSHChannel[bytes]) -> None:
+        assert isinstance(chan, asyncssh.SSHClientChannel)
+        self.chan = chan
+
+    def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
+        if self.failed is not None:
+            return
+        try:
+            self._lines.feed(data)
+        except BaseException as exc:  # an output listener failed: stop the command, say why later
+            self.failed = exc
+            if self.chan is not None:
+                self.chan.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._done.done():
+            self._done.set_result(exc)
+
+
 async def run_in_pty(
     conn: asyncssh.SSHClientConnection,
     command: str,
@@ -48,13 +83,16 @@ async def run_in_pty(
     Raises ``TimeoutError`` (after closing the channel: the remote command is hung up),
     :class:`CommandLost`, or ``CancelledError`` (channel closed first as well).
     """
+    done: asyncio.Future[Exception | None] = asyncio.get_running_loop().create_future()
+    lines = LineSplitter(lambda raw: on_line(clean_line(raw)))
+    session = _PtySession(lines, done)
     try:
-        proc = await conn.create_process(
+        chan, _ = await conn.create_session(
+            lambda: session,
             command,
             term_type="dumb",
             term_modes={asyncssh.PTY_ECHO: 0},
-            encoding="utf-8",
-            errors="replace",
+            encoding=None,
         )
     except asyncssh.ChannelOpenError as exc:
         raise CommandLost(f"cannot open a session: {exc.reason}") from None
@@ -63,24 +101,20 @@ async def run_in_pty(
     try:
         # a quick command may already have exited and its channel closed: nothing to answer then
         with contextlib.suppress(asyncssh.ProtocolError, BrokenPipeError):
-            proc.stdin.write(EOF_KEY)
-        lines = LineSplitter(lambda raw: on_line(clean_line(raw)))
+            chan.write(EOF_KEY.encode())
         async with asyncio.timeout(timeout):
-            while chunk := await proc.stdout.read(1 << 16):
-                lines.feed(chunk)
-            lines.close()
-            await proc.wait()
-    except (asyncio.CancelledError, TimeoutError):
-        proc.close()
+            lost = await asyncio.shield(done)
+    except BaseException:   # timed out, cancelled: never leave the command running
+        chan.close()
         raise
-    except (asyncssh.Error, OSError) as exc:
-        proc.close()
-        raise CommandLost(f"connection lost while the command ran ({exc})") from None
-    except BaseException:  # e.g. an output listener failed: never leave the command running
-        proc.close()
-        raise
-    if proc.exit_status is not None and proc.exit_status >= 0:
-        return proc.exit_status
-    if proc.exit_signal:
-        raise CommandLost(f"killed by signal {proc.exit_signal[0]}")
+    if session.failed is not None:
+        raise session.failed
+    lines.close()
+    status, signal = chan.get_exit_status(), chan.get_exit_signal()
+    if status is not None and status >= 0:
+        return status
+    if signal:
+        raise CommandLost(f"killed by signal {signal[0]}")
+    if lost is not None:
+        raise CommandLost(f"connection lost while the command ran ({lost})")
     raise CommandLost("connection lost while the command ran")

@@ -7,6 +7,7 @@ move by ±15 % from run to run; the client's own CPU (``getrusage``) is the stea
 figure for what cockpit adds. Every variant runs ``sleep 0.2; echo ok`` on the same
 connections (cockpit's pool, the same cipher), in a rotated order each repeat:
 
+- ``floor``: bare ``conn.run(cmd)``, no pty (the issue's floor);
 - ``floor, pty``: bare ``conn.run(cmd, term_type="dumb")``, as cockpit runs commands in a pty;
 - ``floor, pty + ^D``: the same, typing the one ``^D`` cockpit types;
 - ``run_in_pty``: cockpit's command layer (``cockpit/ssh/command.py``) alone;
@@ -71,11 +72,12 @@ async def measure(fleet: peers.Fleet, repeat: int) -> None:
         conns = [await pool.connection(h) for h, e in errors.items() if e is None]
         runner = Runner(fleet.profile(), pool)
 
-        async def floor() -> int:
-            return (await floor_fanout(conns, pty=True))[1]
+        async def floor(pty: bool) -> int:
+            return (await floor_fanout(conns, pty=pty))[1]
 
         variants: dict[str, Callable[[], Awaitable[int]]] = {
-            "floor, pty": floor,
+            "floor": lambda: floor(False),
+            "floor, pty": lambda: floor(True),
             "floor, pty + ^D": lambda: floor_with_eof(conns),
             "run_in_pty": lambda: command_layer(conns),
             "Runner": lambda: peers.cockpit_open(runner, COMMAND),
@@ -87,8 +89,8 @@ async def measure(fleet: peers.Fleet, repeat: int) -> None:
                 c0, t0 = cpu(), time.perf_counter()
                 ok = await variants[name]()
                 runs[name].append((time.perf_counter() - t0, cpu() - c0, ok))
-        base_wall = statistics.median(w for w, _, _ in runs["floor, pty"])
-        base_cpu = statistics.median(c for _, c, _ in runs["floor, pty"])
+        base_wall = statistics.median(w for w, _, _ in runs["floor"])
+        base_cpu = statistics.median(c for _, c, _ in runs["floor"])
         print(f"  {'':<18} {'wall':>8} {'x':>6} {'client CPU':>11} {'x':>6}  ok")
         for name, got in runs.items():
             wall = statistics.median(w for w, _, _ in got)
