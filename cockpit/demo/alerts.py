@@ -13,30 +13,17 @@ the rollback's silence does not cover: it still pages until the rollback fixes i
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from cockpit.alertmanager import iso, parse_time
 from cockpit.demo.http import Request, Response
 from cockpit.demo.sim import WEB_HOSTS, AcademySim
 
 LABELS = {"env": "production", "team": "academy", "severity": "page"}
-
-
-def _iso(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _parse(text: object) -> float | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 def _json(status: int, doc: Any) -> Response:
@@ -69,9 +56,9 @@ class _Silence:
         return True
 
     def doc(self, now: float) -> dict[str, Any]:
-        return {"id": self.id, "matchers": self.matchers, "startsAt": _iso(self.starts),
-                "endsAt": _iso(self.expired_at if self.expired_at is not None else self.ends),
-                "createdBy": self.created_by, "comment": self.comment, "updatedAt": _iso(now),
+        return {"id": self.id, "matchers": self.matchers, "startsAt": iso(self.starts),
+                "endsAt": iso(self.expired_at if self.expired_at is not None else self.ends),
+                "createdBy": self.created_by, "comment": self.comment, "updatedAt": iso(now),
                 "status": {"state": self.state(now)}}
 
 
@@ -135,7 +122,7 @@ class DemoAlertmanager:
                 continue
             since = self._since.get(labels["alertname"], now)
             out.append({"labels": labels, "annotations": {"summary": labels["alertname"]},
-                        "startsAt": _iso(since), "endsAt": _iso(now + 240), "updatedAt": _iso(now),
+                        "startsAt": iso(since), "endsAt": iso(now + 240), "updatedAt": iso(now),
                         "fingerprint": uuid.uuid5(uuid.NAMESPACE_OID, labels["alertname"]).hex[:16],
                         "receivers": [{"name": "pager"}], "generatorURL": "",
                         "status": {"state": "suppressed" if by else "active", "silencedBy": by,
@@ -147,11 +134,13 @@ class DemoAlertmanager:
             body = json.loads(request.body)
         except ValueError:
             return _json(400, "bad silence: not JSON")
-        matchers = body.get("matchers") if isinstance(body, dict) else None
-        starts, ends = _parse(body.get("startsAt")) if isinstance(body, dict) else None, \
-            _parse(body.get("endsAt")) if isinstance(body, dict) else None
+        required = _json(400, "bad silence: matchers, startsAt and endsAt (after startsAt) are required")
+        if not isinstance(body, dict):
+            return required
+        matchers = body.get("matchers")
+        starts, ends = parse_time(body.get("startsAt")), parse_time(body.get("endsAt"))
         if not isinstance(matchers, list) or not matchers or starts is None or ends is None or ends <= starts:
-            return _json(400, "bad silence: matchers, startsAt and endsAt (after startsAt) are required")
+            return required
         sid = body.get("id")
         old = self.silences.get(sid) if isinstance(sid, str) else None
         if isinstance(sid, str) and old is None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 from pathlib import Path
 
 import pytest
 
+from cockpit.demo.alerts import DemoAlertmanager
+from cockpit.demo.http import Request
+from cockpit.demo.sim import AcademySim
 from cockpit.demo.stack import DemoStack
 from cockpit.profile.model import Profile
 
@@ -157,3 +161,21 @@ async def test_the_demo_alertmanager_follows_the_platform_and_keeps_silences(sta
     silence = await client.get_silence(sid)
     assert silence is not None and silence.state == "expired"
     assert state(await client.alerts())["HorizonPaused"] == (True, ())
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (b"{not json", "bad silence: not JSON"),
+    (b"[1, 2]", "bad silence: matchers, startsAt and endsAt (after startsAt) are required"),
+    (b'{"matchers": [], "startsAt": "2026-01-01T00:00:00Z", "endsAt": "2026-01-01T01:00:00Z"}',
+     "bad silence: matchers, startsAt and endsAt (after startsAt) are required"),
+    (b'{"matchers": [{"name": "a", "value": "b"}], "startsAt": "2026-01-01T00:00:00Z"}',
+     "bad silence: matchers, startsAt and endsAt (after startsAt) are required"),
+    (b'{"matchers": [{"name": "a", "value": "b"}], "startsAt": "2026-01-01T01:00:00Z", '
+     b'"endsAt": "2026-01-01T00:00:00Z"}',
+     "bad silence: matchers, startsAt and endsAt (after startsAt) are required"),
+])
+async def test_the_demo_alertmanager_refuses_a_bad_silence_as_alertmanager_does(body: bytes, message: str) -> None:
+    am = DemoAlertmanager(AcademySim(speed=1.0, seed=7))
+    answer = await am(Request("POST", "/api/v2/silences", {}, {}, body))
+    assert answer.status == 400 and json.loads(answer.body) == message
+    assert am.silences == {}
