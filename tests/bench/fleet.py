@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -83,22 +84,27 @@ def med(runs: Runs) -> float:
 # -- bare asyncssh ----------------------------------------------------------------------------
 
 
-async def floor_connect(fleet: peers.Fleet, cap: int | None) -> tuple[float, list[asyncssh.SSHClientConnection]]:
+def floor_opener(fleet: peers.Fleet, cap: int | None
+                 ) -> Callable[[str], Awaitable[asyncssh.SSHClientConnection | None]]:
+    """Bare asyncssh's connect of one address (None: lost), keys and known_hosts loaded once,
+    at most ``cap`` handshakes at a time (None: no cap)."""
     keys = asyncssh.load_keypairs([str(fleet.client_key)])
     known = asyncssh.read_known_hosts(str(fleet.known_hosts))
-    gate = asyncio.Semaphore(cap) if cap else None
+    gate = asyncio.Semaphore(cap) if cap else contextlib.nullcontext()
 
     async def one(addr: str) -> asyncssh.SSHClientConnection | None:
         try:
-            if gate is None:
-                return await asyncssh.connect(addr, port=fleet.port, username=fleet.user, client_keys=keys,
-                                              known_hosts=known, config=None)
             async with gate:
                 return await asyncssh.connect(addr, port=fleet.port, username=fleet.user, client_keys=keys,
                                               known_hosts=known, config=None)
         except (OSError, asyncssh.Error):
             return None
 
+    return one
+
+
+async def floor_connect(fleet: peers.Fleet, cap: int | None) -> tuple[float, list[asyncssh.SSHClientConnection]]:
+    one = floor_opener(fleet, cap)
     t0 = time.perf_counter()
     conns = await asyncio.gather(*(one(a) for a in fleet.hosts.values()))
     return time.perf_counter() - t0, [c for c in conns if c is not None]
@@ -135,16 +141,7 @@ async def floor_connect_retried(fleet: peers.Fleet) -> tuple[float, list[asyncss
     The uncapped floor above loses a tenth of the hosts to MaxStartups, and a lost host costs
     sshd almost nothing: this is what bare asyncssh takes to actually open every host.
     """
-    keys = asyncssh.load_keypairs([str(fleet.client_key)])
-    known = asyncssh.read_known_hosts(str(fleet.known_hosts))
-
-    async def one(addr: str) -> asyncssh.SSHClientConnection | None:
-        try:
-            return await asyncssh.connect(addr, port=fleet.port, username=fleet.user, client_keys=keys,
-                                          known_hosts=known, config=None)
-        except (OSError, asyncssh.Error):
-            return None
-
+    one = floor_opener(fleet, None)
     t0 = time.perf_counter()
     todo, conns = list(fleet.hosts.values()), []
     for _ in range(10):
