@@ -40,10 +40,10 @@ def clean_line(raw: str) -> str:
 class _PtySession(asyncssh.SSHClientSession[bytes]):
     """The command's channel, read as it arrives: each chunk goes straight to the line splitter.
 
-    A plain session rather than asyncssh's process layer (streams, readers, a task per
-    read): at 1,000 hosts that layer was most of the client's CPU in a fan-out above
-    bare ``conn.run`` (docs/fleet.md). A listener that raises is remembered and the
-    channel closed: the command never runs on unread.
+    A plain session rather than asyncssh's process layer (streams, readers, an await per
+    read): at 1,000 hosts the command layer took 0.70 s of client CPU this way against
+    0.99 s on the process layer (docs/fleet.md). A listener that raises is remembered and
+    the channel closed: the command never runs on unread.
     """
 
     def __init__(self, lines: LineSplitter, done: asyncio.Future[Exception | None]) -> None:

@@ -43,7 +43,7 @@ class LoopbackDaemon:
         return self.workdir / f"{self.NAME}.log"
 
     def spawn(self, argv: Sequence[str], ready_path: str = "/-/ready", deadline_s: float = 20.0) -> None:
-        """Start ``argv`` (``self.port`` is chosen first if unset) and wait until ``ready_path`` answers 200."""
+        """Start ``argv`` (its port from :meth:`choose_port`) and wait until ``ready_path`` answers 200."""
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                          start_new_session=True)
