@@ -12,7 +12,8 @@ driven by the controller at five points:
   (``until``) and is within its ``margin`` of that end is extended while the rollback has
   not ended — ``held_extended`` (a new id when the server gave one);
 * **end** of the rollback (or ``cockpit abandon``): every open resource is closed —
-  ``held_closed`` (``how``: ``expired``/``closed``);
+  ``held_closed`` (``how``: ``expired``/``closed``); one whose open was still in flight
+  then is closed as soon as it has opened;
 * **resume** after a crash: every resource the journal says is open is asked about
   (`Handler.check`): still there → kept (and closed at once if the rollback ended
   meanwhile); ended by itself or gone → ``held_closed`` saying so;
@@ -239,6 +240,16 @@ class HeldManager:
         self.append("held_opened", resource=kind, id=ident, what=what, step=step, until=until, params=params)
         if (kind, ident) not in self.open:   # not the driver (nothing journalled): still ours to close
             self.open[(kind, ident)] = Held(kind, ident, what, self.now(), step, until, params)
+        ended = self.rollback_ended()
+        if ended is not None or self._closing:
+            # it opened after the closes ran (its open was in flight when the rollback ended): close it now
+            self.spawn(self._close_late(kind, ident, ended), "held-close-late")
+
+    async def _close_late(self, kind: str, ident: str, ended: float | None) -> None:
+        async with self._lock:
+            held = self.open.get((kind, ident))
+            if held is not None:
+                await self._close(held, "the rollback had ended when it opened", ended)
 
     # -- while the rollback runs -------------------------------------------------------------
     async def tick(self) -> None:

@@ -16,7 +16,8 @@ would (a JSON ``{"message": …}`` with 400/401/404):
 
 Every request is recorded (method, path, headers, body) with the problems found; the
 annotations it holds are kept so tests can read the regions back. ``fail`` makes it
-answer a given status (e.g. 500) to every request until cleared.
+answer a given status (e.g. 500) to every request until cleared; ``hold`` (an event)
+keeps every answer back, the request already recorded, until the test sets it.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class GrafanaReceiver:
     requests: list[Request] = field(default_factory=list)
     annotations: dict[int, dict[str, Any]] = field(default_factory=dict)
     fail: int | None = None
+    hold: threading.Event | None = None     # when set: every answer waits until the test sets this event
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -147,6 +149,8 @@ class GrafanaReceiver:
                 body = self.rfile.read(length) if length else b""
                 status, answer = receiver.handle(self.command, self.path,
                                                  {k.lower(): v for k, v in self.headers.items()}, body)
+                if receiver.hold is not None:
+                    receiver.hold.wait(30.0)
                 data = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

@@ -3,6 +3,7 @@ receiver that checks the exact request shapes and the Authorization header of Gr
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,33 @@ async def test_region_points_ids_journalled_and_the_token_never_shown(grafana: G
     assert GRAFANA_TOKEN not in text and GRAFANA_TOKEN not in report and not any(GRAFANA_TOKEN in n for n in notices)
     # the dashboard link carries the incident window
     assert f"from={int(start * 1000)}&to={int(end * 1000)}" in report, report
+
+
+async def test_a_region_still_opening_when_the_rollback_ends_is_closed_once_grafana_answers(
+        grafana: GrafanaReceiver, tmp_path: Path, marker_dir: Path) -> None:
+    """The rollback ends while the region's POST is in flight: nothing is open yet when the closes run,
+    so the region must be closed as soon as its id is known, not left open (a CI run caught this)."""
+    profile = load_profile(make(tmp_path, marker_dir, grafana.url))
+    c = Controller(profile)
+    await c.start(connect=False, poll=False)
+    grafana.hold = threading.Event()
+    try:
+        assert c.start_rollback()
+        await apoll(lambda: len(grafana.requests) >= 1, what="the region's POST reaching Grafana")
+        assert (await c.fire("finish")).ok                    # ends the rollback; Grafana has not answered
+        grafana.hold.set()
+        await c.held.drain()                                  # type: ignore[union-attr]
+    finally:
+        grafana.hold.set()
+        await c.stop()
+    entries = read_journal(c.journal.path)
+    end = next(e for e in entries if e["type"] == "rollback_end")["ts"]
+    assert [(e["resource"], e["id"]) for e in entries if e["type"] == "held_opened"] == [("annotation", "1")]
+    assert [(e["id"], e["how"]) for e in entries if e["type"] == "held_closed"] == [("1", "closed")]
+    assert [(r.method, r.path) for r in grafana.requests] == [("POST", "/api/annotations"),
+                                                              ("PATCH", "/api/annotations/1")]
+    assert grafana.annotations[1]["timeEnd"] == round(end * 1000)
+    assert "LEFT OPEN" not in render_markdown(entries)
 
 
 async def test_a_region_left_open_by_a_failure_is_closed_on_resume(grafana: GrafanaReceiver, tmp_path: Path,
