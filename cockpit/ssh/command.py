@@ -1,8 +1,11 @@
 """Run one command on one open connection, in a pty, so that stopping it really stops it.
 
 Measured with asyncssh 2.24 against OpenSSH 9.2: a timed-out ``run()`` leaves the
-remote process running and signals are refused, but closing a pty-backed channel
-hangs up the terminal and the remote command dies with it. Hence every command
+remote process running, and a ``signal`` request is refused on a root login ("session
+signalling requires privilege separation": sshd keeps no privilege separation after a
+root login) and not implemented by every server, but closing a pty-backed channel hangs
+up the terminal and the remote command dies with it, whoever logged in. A terminal also
+makes the remote commands line-buffer their output, so it streams live. Hence every command
 runs with a pty (``TERM=dumb``, no echo): stderr arrives merged into stdout, lines
 end in ``\\r\\n`` (stripped here). Stdin is a terminal at end of file: one ``^D``
 is typed, so a command that stops to ask a question reads EOF instead of hanging
