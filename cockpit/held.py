@@ -249,7 +249,9 @@ class HeldManager:
         async with self._lock:
             held = self.open.get((kind, ident))
             if held is not None:
-                await self._close(held, "the rollback had ended when it opened", ended)
+                why = "the rollback had ended when it opened" if ended is not None else \
+                    "it opened after the session's resources were closed"
+                await self._close(held, why, ended)
 
     # -- while the rollback runs -------------------------------------------------------------
     async def tick(self) -> None:

@@ -67,3 +67,13 @@ async def test_a_resource_opened_while_the_rollback_runs_stays_open(tmp_path: Pa
     assert [e["type"] for e in journal] == ["held_opened"]
     assert handler.closed == []
     assert list(m.open) == [("silence", "s1")]
+
+
+async def test_a_resource_opened_after_an_abandon_closed_everything_is_closed_too(tmp_path: Path) -> None:
+    m, journal, handler = manager(tmp_path, [None])     # `cockpit abandon`: the rollback never ended
+    await m.close_all("the session was abandoned")
+    m.opened("silence", "late", "silence", step="silence", until=2600.0, params={})
+    await m.drain()
+    assert handler.closed == [("late", None)]
+    assert [(e["id"], e["reason"]) for e in journal if e["type"] == "held_closed"] == [
+        ("late", "it opened after the session's resources were closed")]
