@@ -521,10 +521,12 @@ def run_size(n: int, repeat: int, idle: float, skip: set[str], root: Path) -> No
             print(f"  behind one bastion (ProxyJump): {jumps} jump connection(s) on the bastion's sshd for {n} hosts")
             print(row("connect cockpit via bastion", connect, n, floor_c))
             print(row("fan-out cockpit via bastion (open)", fanout, n, floor_f), flush=True)
+        if "fresh" in skip and {"ansible", "xargs"} <= skip:
+            return
         print("  fresh: connect + run + close")
         fresh: dict[str, Runs] = {k: r[k] for k in ("fresh floor", "fresh cockpit") if k in r}
         base = med(fresh["fresh floor"]) if "fresh floor" in fresh else None
-        if "fresh parallel-ssh" in r:
+        if "fresh parallel-ssh" in r and "fresh" not in skip:   # (it always runs: it opens the sessions above)
             fresh["fresh parallel-ssh"] = r["fresh parallel-ssh"]
         for name, runs in fresh.items():
             print(row(name, runs, n, base), flush=True)
