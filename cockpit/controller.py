@@ -1231,7 +1231,7 @@ class Controller:
             if self.published is not None:
                 self.published.step_ended(step.id)
         if self.held is not None:
-            self.held.adopt(step.id, result.detail)   # a silence the step opened: journalled before its end
+            self.held.adopt(step.id, result.detail, began=started)   # a silence it opened: journalled before its end
         try:
             self._record_end(step, result, started, run.recording.close() if run.recording else None)
             if self.held is not None:

@@ -12,8 +12,8 @@ driven by the controller at five points:
   (``until``) and is within its ``margin`` of that end is extended while the rollback has
   not ended — ``held_extended`` (a new id when the server gave one);
 * **end** of the rollback (or ``cockpit abandon``): every open resource is closed —
-  ``held_closed`` (``how``: ``expired``/``closed``); one whose open was still in flight
-  then is closed as soon as it has opened;
+  ``held_closed`` (``how``: ``expired``/``closed``); one whose open began before the end
+  and was still in flight then is closed as soon as it has opened;
 * **resume** after a crash: every resource the journal says is open is asked about
   (`Handler.check`): still there → kept (and closed at once if the rollback ended
   meanwhile); ended by itself or gone → ``held_closed`` saying so;
@@ -203,7 +203,7 @@ class HeldManager:
         self._watchers: list[Watcher] | None = None
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._closing = False
+        self._closed_at: float | None = None   # when close_all ran (the rollback ended, or an abandon)
         self._failures: dict[tuple[str, str], tuple[int, float]] = {}   # (kind, id) -> (failures, retry at)
 
     # -- the journal is the state ------------------------------------------------------------
@@ -228,21 +228,29 @@ class HeldManager:
         self.say(f"{kind} {held.id if held else ''}: {action} failed: {reason}".replace("  ", " "))
 
     # -- open --------------------------------------------------------------------------------
-    def adopt(self, step_id: str, detail: dict[str, Any]) -> None:
-        """A step opened resources (``detail["held"]``: one dict or a list): journal them."""
+    def adopt(self, step_id: str, detail: dict[str, Any], began: float | None = None) -> None:
+        """A step opened resources (``detail["held"]``: one dict or a list): journal them (``began``: when
+        the step started)."""
         items = detail.get("held")
         for item in items if isinstance(items, list) else [items] if isinstance(items, dict) else []:
             self.opened(str(item["kind"]), str(item["id"]), str(item.get("what", "")), step=step_id,
-                        until=item.get("until"), params=dict(item.get("params") or {}))
+                        until=item.get("until"), params=dict(item.get("params") or {}), began=began)
 
     def opened(self, kind: str, ident: str, what: str, *, step: str | None, until: float | None,
-               params: dict[str, Any]) -> None:
+               params: dict[str, Any], began: float | None = None) -> None:
+        """Journal an opened resource. ``began``: when its open started (a step's start; None: unknown).
+
+        An open that began before the rollback ended (or before an abandon closed everything)
+        and finished after it missed the closes: it is closed at once. One that began after
+        (a silence step fired once the rollback had ended) is the operator's choice and is
+        kept; nothing extends it, and the report says it was left open.
+        """
         self.append("held_opened", resource=kind, id=ident, what=what, step=step, until=until, params=params)
         if (kind, ident) not in self.open:   # not the driver (nothing journalled): still ours to close
             self.open[(kind, ident)] = Held(kind, ident, what, self.now(), step, until, params)
         ended = self.rollback_ended()
-        if ended is not None or self._closing:
-            # it opened after the closes ran (its open was in flight when the rollback ended): close it now
+        cut = ended if ended is not None else self._closed_at
+        if cut is not None and (began is None or began <= cut):
             self.spawn(self._close_late(kind, ident, ended), "held-close-late")
 
     async def _close_late(self, kind: str, ident: str, ended: float | None) -> None:
@@ -256,7 +264,7 @@ class HeldManager:
     # -- while the rollback runs -------------------------------------------------------------
     async def tick(self) -> None:
         """Extend what is about to end by itself, while the rollback has not ended."""
-        if self.rollback_ended() is not None or self._closing:
+        if self.rollback_ended() is not None or self._closed_at is not None:
             return
         async with self._lock:
             now = self.now()
@@ -300,7 +308,7 @@ class HeldManager:
     async def close_all(self, why: str, ended: float | None = None) -> None:
         """Close every open resource (the rollback ended, or the session is abandoned)."""
         async with self._lock:
-            self._closing = True
+            self._closed_at = self.now()
             for held in list(self.open.values()):
                 await self._close(held, why, ended)
 

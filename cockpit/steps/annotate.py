@@ -119,7 +119,7 @@ class GrafanaWatcher:
                            reason=str(exc))
             manager.say(f"Grafana region annotation not posted: {exc}")
             return
-        manager.opened("annotation", str(ident), what, step=None, until=None, params={"start": ts})
+        manager.opened("annotation", str(ident), what, step=None, until=None, params={"start": ts}, began=ts)
 
     async def step_ended(self, manager: HeldManager, step_id: str, state: str, started: float,
                          ended: float) -> None:

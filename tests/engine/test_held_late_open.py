@@ -52,7 +52,8 @@ async def test_a_resource_opened_after_the_rollback_ended_is_closed_at_once(tmp_
     m.opened("silence", "early", "silence one", step="silence", until=2600.0, params={})
     ended[0] = 1500.0
     await m.close_all("the rollback ended", 1500.0)
-    m.adopt("silence-late", {"held": {"kind": "silence", "id": "late", "what": "silence two", "until": 2600.0}})
+    m.adopt("silence-late", {"held": {"kind": "silence", "id": "late", "what": "silence two", "until": 2600.0}},
+            began=1400.0)    # the step started before the rollback ended; Alertmanager answered after
     await m.drain()
     assert handler.closed == [("early", 1500.0), ("late", 1500.0)]
     assert [(e["id"], e["reason"]) for e in journal if e["type"] == "held_closed"] == [
@@ -77,3 +78,15 @@ async def test_a_resource_opened_after_an_abandon_closed_everything_is_closed_to
     assert handler.closed == [("late", None)]
     assert [(e["id"], e["reason"]) for e in journal if e["type"] == "held_closed"] == [
         ("late", "it opened after the session's resources were closed")]
+
+
+async def test_a_silence_step_fired_after_the_rollback_ended_is_kept(tmp_path: Path) -> None:
+    ended: list[float | None] = [1500.0]
+    m, journal, handler = manager(tmp_path, ended)
+    await m.close_all("the rollback ended", 1500.0)
+    m.adopt("silence-after", {"held": {"kind": "silence", "id": "after", "what": "silence", "until": 2600.0}},
+            began=1600.0)
+    await m.drain()
+    assert handler.closed == []
+    assert [e["type"] for e in journal] == ["held_opened"]
+    assert list(m.open) == [("silence", "after")]
