@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 DEBS=(openssh-server openssh-client prometheus redis-server sqlite3
       php-cli php-fpm php-redis php-sqlite3 php-laravel-framework php-doctrine-dbal openssl
       prometheus-alertmanager   # tests/integrations: a real Alertmanager fed by a real Prometheus
+      asciinema procps          # asciinema: the real player reads recordings back; procps: pgrep/pkill
       chromium fonts-dejavu-core)   # chromium: tests/serve drive it with Playwright (never a downloaded browser)
 missing=()
 for p in "${DEBS[@]}"; do

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,6 +65,16 @@ def make(tmp_path: Path, marker_dir: Path, url: str) -> Path:
                                                 extra=grafana_table(url)))
 
 
+def held_story(entries: list[dict[str, Any]], grafana: GrafanaReceiver) -> str:
+    """The journal's rollback and held-resource entries and Grafana's requests, for a failure's message."""
+    t0 = entries[0]["ts"] if entries else 0.0
+    lines = [f"{e['ts'] - t0:8.3f} {e['type']} " + " ".join(f"{k}={e[k]!r}" for k in ("step", "state", "id", "how",
+                                                                                        "reason", "action") if k in e)
+             for e in entries if e["type"].startswith(("held_", "rollback_", "step_"))]
+    lines += [f"grafana: {r.method} {r.path} -> {r.status} {r.problems or ''}" for r in grafana.requests]
+    return "\n".join(lines)
+
+
 def no_problems(grafana: GrafanaReceiver) -> None:
     assert [(r.method, r.path, r.problems) for r in grafana.requests if r.problems] == []
 
@@ -85,12 +96,15 @@ async def test_region_points_ids_journalled_and_the_token_never_shown(grafana: G
         notices = list(c.notices)
     finally:
         await c.stop()
-    reqs = grafana.wait(4)
+    entries = read_journal(c.journal.path)
+    try:
+        reqs = grafana.wait(4)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{held_story(entries, grafana)}") from None
     no_problems(grafana)
     assert [(r.method, r.path) for r in reqs] == [("POST", "/api/annotations")] * 3 + [("PATCH", "/api/annotations/2")]
     assert all(r.headers["authorization"] == f"Bearer {GRAFANA_TOKEN}" for r in reqs)
     point, region, step, close = (r.json() for r in reqs)
-    entries = read_journal(c.journal.path)
     start = next(e for e in entries if e["type"] == "rollback_start")["ts"]
     end = next(e for e in entries if e["type"] == "rollback_end")["ts"]
     assert region == {"time": round(start * 1000), "tags": ["cockpit", "academy", "engine-test", "rollback"],
@@ -132,10 +146,11 @@ async def test_a_region_still_opening_when_the_rollback_ends_is_closed_once_graf
         await c.stop()
     entries = read_journal(c.journal.path)
     end = next(e for e in entries if e["type"] == "rollback_end")["ts"]
-    assert [(e["resource"], e["id"]) for e in entries if e["type"] == "held_opened"] == [("annotation", "1")]
-    assert [(e["id"], e["how"]) for e in entries if e["type"] == "held_closed"] == [("1", "closed")]
+    seen = held_story(entries, grafana)      # every assertion below prints what happened, in order
+    assert [(e["resource"], e["id"]) for e in entries if e["type"] == "held_opened"] == [("annotation", "1")], seen
+    assert [(e["id"], e["how"]) for e in entries if e["type"] == "held_closed"] == [("1", "closed")], seen
     assert [(r.method, r.path) for r in grafana.requests] == [("POST", "/api/annotations"),
-                                                              ("PATCH", "/api/annotations/1")]
+                                                              ("PATCH", "/api/annotations/1")], seen
     assert grafana.annotations[1]["timeEnd"] == round(end * 1000)
     assert "LEFT OPEN" not in render_markdown(entries)
 
