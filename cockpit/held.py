@@ -167,12 +167,17 @@ def summarize(entries: Sequence[dict[str, Any]], now: float | None = None) -> li
             elif t == "held_failed":
                 row["failures"].append({"ts": e.get("ts"), "action": e.get("action"), "reason": e.get("reason")})
         if t == "held_failed" and e.get("action") == "open":
+            unanswered = e.get("unanswered") is True     # asked, no answer: it may exist, nobody can close it
             rows[(kind, f"failed-{len(rows)}")] = {
                 "kind": kind, "id": None, "what": e.get("what"), "step": e.get("step"), "opened": None,
-                "until": None, "extended": 0, "closed": None, "how": "never opened", "failures": [
-                    {"ts": e.get("ts"), "action": "open", "reason": e.get("reason")}], "ids": []}
+                "until": None, "extended": 0, "closed": None,
+                "how": "MAY BE LEFT OPEN: asked for, no answer (its id is unknown)" if unanswered else "never opened",
+                "failures": [{"ts": e.get("ts"), "action": "open", "reason": e.get("reason")}], "ids": [],
+                **({"left_open": True} if unanswered else {})}
     now = time.time() if now is None else now
     for row in rows.values():
+        if "left_open" in row:
+            continue
         if row["closed"] is None and row["how"] is None:
             until = row["until"]
             if isinstance(until, int | float) and until <= now:
@@ -375,10 +380,14 @@ class HeldManager:
         for w in self.watchers():
             self.spawn(w.step_ended(self, step_id, state, started, ended), "held-step-end")
 
-    async def drain(self, timeout: float = CLOSE_GRACE) -> None:
-        """Let opens/closes in flight finish (the controller stops after them, before its journal closes)."""
+    async def drain(self, timeout: float | None = None) -> None:
+        """Let opens/closes in flight finish (the controller stops after them, before its journal closes).
+
+        After ``timeout`` (`CLOSE_GRACE`) those still waiting are cancelled: an open cancelled so
+        journals that it may exist all the same (``held_failed`` with ``unanswered``).
+        """
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(CLOSE_GRACE if timeout is None else timeout):
                 while self._tasks:
                     await asyncio.gather(*list(self._tasks), return_exceptions=True)
 

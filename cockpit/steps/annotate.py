@@ -15,6 +15,7 @@ redacted with it.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -114,6 +115,11 @@ class GrafanaWatcher:
         what = f"Grafana region annotation \"{text}\""
         try:
             ident = await grafana.Client(self.profile.grafana).annotate(ts, text, tags(self.profile, "rollback"))
+        except asyncio.CancelledError:     # the cockpit stopped first: Grafana may have made it all the same
+            manager.append("held_failed", resource="annotation", id=None, action="open", what=what, unanswered=True,
+                           reason="the cockpit stopped before Grafana answered: the region may exist, "
+                                  "without an end (look for it on the dashboard)")
+            raise
         except grafana.GrafanaError as exc:
             manager.append("held_failed", resource="annotation", id=None, action="open", what=what,
                            reason=str(exc))

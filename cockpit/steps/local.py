@@ -7,22 +7,25 @@ cancellation the whole group gets SIGTERM, then SIGKILL after ``KILL_GRACE``
 seconds, so no child it started outlives the step.
 
 It dies with the cockpit too, even on ``kill -9`` (Linux): the shell gets
-``PR_SET_PDEATHSIG`` (SIGKILL when the cockpit dies), and a watchdog process
+``PR_SET_PDEATHSIG`` (SIGKILL when the cockpit dies) from util-linux's ``setpriv
+--pdeathsig`` (an exec wrapper; never a ``preexec_fn``, which Python documents as unsafe
+in a process with threads: the child can deadlock before its exec), and a watchdog process
 (`WATCHDOG`, in its own session) holds the read end of a pipe whose write end only
 the cockpit has: when the cockpit dies without saying "done", the pipe hits end
 of file and the watchdog kills the whole group (SIGTERM, then SIGKILL), children
 of the shell included. Its pid and group are told to ``ctx.on_process`` (the
 controller journals them, and on resume says what still runs). The death signal
 follows the thread that forked the shell: the event loop's thread, which lives as
-long as the cockpit; the watchdog does not depend on it.
+long as the cockpit; the watchdog does not depend on it. Without ``setpriv`` on the
+machine, the watchdog alone does it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
+import shutil
 import signal
 import sys
 import time
@@ -39,7 +42,6 @@ from cockpit.steps.context import StepContext
 HOST = "local"
 KILL_GRACE = 2.0
 TAIL = 20
-PR_SET_PDEATHSIG = 1
 
 # The watchdog: argv = [pgid, grace]. Reads stdin (a pipe from the cockpit): a byte means the
 # step ended and the cockpit is alive (stand down); end of file means the cockpit died.
@@ -63,23 +65,16 @@ except ProcessLookupError:
     pass
 """
 
-try:
-    _libc: ctypes.CDLL | None = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
-    _prctl = _libc.prctl if _libc is not None else None
-except (OSError, AttributeError):
-    _prctl = None
+# The shell checks that its parent is still the cockpit once the death signal is set: a cockpit
+# that died between the fork and setpriv's prctl would otherwise leave it running.
+_CHECKED_SHELL = 'test "$PPID" = "$1" || kill -KILL $$; exec /bin/sh -c "$2"'
 
 
-def _die_with(parent: int) -> Callable[[], None]:
-    """A preexec function: SIGKILL this child when ``parent`` dies (and now, if it already has)."""
-
-    def preexec() -> None:
-        if _prctl is not None:
-            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-            if os.getppid() != parent:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-    return preexec
+def shell_argv(command: str, parent: int, setpriv: str | None) -> list[str]:
+    """The argv that runs ``command`` with ``sh -c``, killed by the kernel when ``parent`` dies."""
+    if setpriv is None or sys.platform != "linux":
+        return ["/bin/sh", "-c", command]
+    return [setpriv, "--pdeathsig", "KILL", "--", "/bin/sh", "-c", _CHECKED_SHELL, "sh", str(parent), command]
 
 
 def command_of(step: StepSpec, ctx: StepContext) -> str:
@@ -167,9 +162,9 @@ async def execute(
     except StepFailure as exc:
         return finish(step.id, "failed", started, command=step.command, scrub=ctx.redact, reason=exc.reason)
     cwd = profile_dir(ctx)
-    spawn = asyncio.ensure_future(asyncio.create_subprocess_shell(
-        command, cwd=cwd, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, start_new_session=True, preexec_fn=_die_with(os.getpid()),
+    spawn = asyncio.ensure_future(asyncio.create_subprocess_exec(
+        *shell_argv(command, os.getpid(), shutil.which("setpriv")), cwd=cwd, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
     ))
     try:
         # Shielded: a cancel arriving while asyncio still sets up the pipes would otherwise kill

@@ -7,6 +7,7 @@ children (`sleep 300 &`, `sleep 301`); the cockpit is killed with SIGKILL.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from cockpit.journal import journals_of, read_journal
+from cockpit.steps.local import shell_argv
 from tests.engine.conftest import REPO, cockpit, wait_until
 
 
@@ -88,3 +90,15 @@ def test_resume_says_what_an_interrupted_step_left_running(started) -> None:
     assert f"kill -- -{pgid}" in r.stderr
     end = next(e for e in read_journal(path) if e["type"] == "step_end" and e["step"] == "hang")
     assert end["state"] == "cancelled" and "STILL RUNNING" in end["reason"]
+
+
+def test_a_shell_whose_cockpit_died_before_the_death_signal_was_set_kills_itself() -> None:
+    """The window between the fork and setpriv's prctl: the shell checks its parent before the command."""
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "util-linux's setpriv (Essential on Debian) is on this machine"
+    mine = subprocess.run(shell_argv("echo ran", os.getpid(), setpriv), capture_output=True, text=True, check=False)
+    assert (mine.returncode, mine.stdout) == (0, "ran\n")
+    orphan = subprocess.run(shell_argv("echo ran", 1, setpriv), capture_output=True, text=True, check=False)
+    assert (orphan.returncode, orphan.stdout) == (-signal.SIGKILL, "")
+    plain = subprocess.run(shell_argv("echo $0 ran", 1, None), capture_output=True, text=True, check=False)
+    assert (plain.returncode, plain.stdout) == (0, "/bin/sh ran\n")     # without setpriv: the watchdog alone

@@ -3,12 +3,15 @@ receiver that checks the exact request shapes and the Authorization header of Gr
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cockpit import held
 from cockpit.controller import Controller
 from cockpit.journal import read_journal
 from cockpit.profile.load import load_profile
@@ -75,6 +78,22 @@ def held_story(entries: list[dict[str, Any]], grafana: GrafanaReceiver) -> str:
     return "\n".join(lines)
 
 
+@contextlib.asynccontextmanager
+async def region_on_hold(grafana: GrafanaReceiver, tmp_path: Path, marker_dir: Path) -> AsyncIterator[Controller]:
+    """A driver whose rollback has started, Grafana holding back its answer to the region's POST until the
+    test sets ``grafana.hold`` (or the driver has stopped)."""
+    c = Controller(load_profile(make(tmp_path, marker_dir, grafana.url)))
+    await c.start(connect=False, poll=False)
+    grafana.hold = threading.Event()
+    try:
+        assert c.start_rollback()
+        await apoll(lambda: len(grafana.requests) >= 1, what="the region's POST reaching Grafana")
+        yield c
+    finally:
+        await c.stop()
+        grafana.hold.set()
+
+
 def no_problems(grafana: GrafanaReceiver) -> None:
     assert [(r.method, r.path, r.problems) for r in grafana.requests if r.problems] == []
 
@@ -131,19 +150,10 @@ async def test_a_region_still_opening_when_the_rollback_ends_is_closed_once_graf
         grafana: GrafanaReceiver, tmp_path: Path, marker_dir: Path) -> None:
     """The rollback ends while the region's POST is in flight: nothing is open yet when the closes run,
     so the region must be closed as soon as its id is known, not left open (a CI run caught this)."""
-    profile = load_profile(make(tmp_path, marker_dir, grafana.url))
-    c = Controller(profile)
-    await c.start(connect=False, poll=False)
-    grafana.hold = threading.Event()
-    try:
-        assert c.start_rollback()
-        await apoll(lambda: len(grafana.requests) >= 1, what="the region's POST reaching Grafana")
+    async with region_on_hold(grafana, tmp_path, marker_dir) as c:
         assert (await c.fire("finish")).ok                    # ends the rollback; Grafana has not answered
-        grafana.hold.set()
+        grafana.hold.set()                                    # type: ignore[union-attr]
         await c.held.drain()                                  # type: ignore[union-attr]
-    finally:
-        grafana.hold.set()
-        await c.stop()
     entries = read_journal(c.journal.path)
     end = next(e for e in entries if e["type"] == "rollback_end")["ts"]
     seen = held_story(entries, grafana)      # every assertion below prints what happened, in order
@@ -153,6 +163,23 @@ async def test_a_region_still_opening_when_the_rollback_ends_is_closed_once_graf
                                                               ("PATCH", "/api/annotations/1")], seen
     assert grafana.annotations[1]["timeEnd"] == round(end * 1000)
     assert "LEFT OPEN" not in render_markdown(entries)
+
+
+async def test_a_region_grafana_has_not_answered_when_the_cockpit_stops_is_reported_as_maybe_left_open(
+        grafana: GrafanaReceiver, tmp_path: Path, marker_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stop's grace for opens in flight runs out: the request is given up, but Grafana may have made
+    the region, and nobody knows its id. The journal and the report say so, never "never opened"."""
+    monkeypatch.setattr(held, "CLOSE_GRACE", 0.5)
+    async with region_on_hold(grafana, tmp_path, marker_dir) as c:
+        pass                                                  # the driver stops; Grafana still holds its answer
+    entries = read_journal(c.journal.path)
+    seen = held_story(entries, grafana)
+    failed = [e for e in entries if e["type"] == "held_failed"]
+    assert [(e["action"], e.get("unanswered")) for e in failed] == [("open", True)], seen
+    assert "stopped before Grafana answered" in failed[0]["reason"], seen
+    assert [e for e in entries if e["type"] == "held_opened"] == [], seen
+    report = render_markdown(entries)
+    assert "MAY BE LEFT OPEN" in report and "never opened" not in report, report
 
 
 async def test_a_region_left_open_by_a_failure_is_closed_on_resume(grafana: GrafanaReceiver, tmp_path: Path,
