@@ -13,6 +13,8 @@ from tests.conftest import REPO
 HANG = '''
 import asyncio
 
+import pytest
+
 
 async def forever():
     try:
@@ -21,8 +23,14 @@ async def forever():
         await asyncio.Event().wait()
 
 
-def test_hangs():
+@pytest.fixture
+def hangs_in_teardown():
+    yield
     asyncio.run(forever())
+
+
+def test_fails_then_its_teardown_hangs(hangs_in_teardown):
+    assert 1 + 1 == 3, "a failure before the hang"
 '''
 
 
@@ -35,5 +43,10 @@ def test_a_hang_prints_every_stack_and_ends_the_run(tmp_path: Path) -> None:
                          check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     took = time.monotonic() - began
     assert run.returncode == 1, run.stdout + run.stderr
-    assert "Timeout (0:00:02)!" in run.stderr and "in test_hangs" in run.stderr, run.stderr
+    # a failure cancels pytest's own timers: the teardown after it is still watched (CI hung there once)
+    assert "Timeout (0:00:02)!" in run.stderr and "in hangs_in_teardown" in run.stderr, run.stderr
+    # the failure before the hang is on stderr, though the run never reached its summary
+    assert "::test_fails_then_its_teardown_hangs failed (call)" in run.stderr, run.stderr
+    assert "a failure before the hang" in run.stderr
+    assert "short test summary" not in run.stdout
     assert took < 60, took

@@ -50,6 +50,7 @@ class Hostile:
     sent: int = 0
     closed_by_client: int = 0
     _sock: socket.socket | None = None
+    _acceptor: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _conns: list[socket.socket] = field(default_factory=list)
@@ -90,12 +91,21 @@ class Hostile:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(64)
-        threading.Thread(target=self._accept, name="hostile-accept", daemon=True).start()
+        self._acceptor = threading.Thread(target=self._accept, name="hostile-accept", daemon=True)
+        self._acceptor.start()
         return self
 
     def stop(self) -> None:
+        """Stop accepting, then close. The accept thread is woken (``shutdown`` of the listening socket)
+        and joined *before* the close: closing an fd another thread is blocked in ``accept`` on leaves
+        that thread to accept on whatever socket reuses the fd number next, stealing its connections."""
         self._stop.set()
         if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)     # Linux: a blocked accept() returns EINVAL
+            if self._acceptor is not None:
+                self._acceptor.join(10.0)
+                assert not self._acceptor.is_alive(), "hostile server: the accept thread did not end"
             with contextlib.suppress(OSError):
                 self._sock.close()
         with self._lock:

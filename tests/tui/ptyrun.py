@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import select
 import struct
 import subprocess
 import termios
@@ -17,13 +18,20 @@ from dataclasses import dataclass, field
 
 @dataclass
 class PtyProcess:
+    """The pty's master is read by one thread and closed only once that thread has ended: an fd closed
+    while a thread is blocked reading it can be read again under the same number once another file
+    reuses it (the thread would steal that file's data)."""
+
     proc: subprocess.Popen[bytes]
     master: int
     output: bytearray = field(default_factory=bytearray)
     _reader: threading.Thread | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
 
     def _drain(self) -> None:
-        while True:
+        while not self._stop.is_set():
+            if not select.select([self.master], [], [], 0.1)[0]:
+                continue
             try:
                 chunk = os.read(self.master, 65536)
             except OSError:
@@ -49,6 +57,11 @@ class PtyProcess:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=5)
+        self._stop.set()
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+            if self._reader.is_alive():      # never close what a live reader may read again
+                return
         try:
             os.close(self.master)
         except OSError:
