@@ -51,6 +51,7 @@ class Hostile:
     closed_by_client: int = 0
     _sock: socket.socket | None = None
     _acceptor: threading.Thread | None = None
+    _servers: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _conns: list[socket.socket] = field(default_factory=list)
@@ -96,9 +97,11 @@ class Hostile:
         return self
 
     def stop(self) -> None:
-        """Stop accepting, then close. The accept thread is woken (``shutdown`` of the listening socket)
-        and joined *before* the close: closing an fd another thread is blocked in ``accept`` on leaves
-        that thread to accept on whatever socket reuses the fd number next, stealing its connections."""
+        """Stop accepting, then close. Every thread is woken (``shutdown`` of its socket) and joined
+        *before* the close: a thread left blocked on a closed fd is not woken by the close, and when
+        its call is restarted (the process stopped and continued, frozen and thawed, or traced) the
+        kernel looks the fd number up again: it then accepts or reads on whatever socket reuses the
+        number, stealing its connections or data."""
         self._stop.set()
         if self._sock is not None:
             with contextlib.suppress(OSError):
@@ -110,9 +113,13 @@ class Hostile:
                 self._sock.close()
         with self._lock:
             conns, self._conns = self._conns, []
-        for c in conns:
+            servers, self._servers = self._servers, []
+        for c in conns:           # wakes a thread blocked on it; the thread closes it (``with conn``)
             with contextlib.suppress(OSError):
                 c.shutdown(socket.SHUT_RDWR)
+        for t in servers:
+            t.join(10.0)
+        for c in conns:
             with contextlib.suppress(OSError):
                 c.close()
 
@@ -125,7 +132,10 @@ class Hostile:
                 return
             with self._lock:
                 self._conns.append(conn)
-            threading.Thread(target=self._serve, args=(conn,), name="hostile-conn", daemon=True).start()
+            server = threading.Thread(target=self._serve, args=(conn,), name="hostile-conn", daemon=True)
+            with self._lock:
+                self._servers.append(server)
+            server.start()
 
     def _read_head(self, conn: socket.socket) -> bytes | None:
         data = b""
