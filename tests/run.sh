@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 DEBS=(openssh-server openssh-client prometheus redis-server sqlite3
       php-cli php-fpm php-redis php-sqlite3 php-laravel-framework php-doctrine-dbal openssl
       prometheus-alertmanager   # tests/integrations: a real Alertmanager fed by a real Prometheus
-      asciinema procps          # asciinema: the real player reads recordings back; procps: pgrep/pkill
+      asciinema                 # the real player reads recordings back
+      procps passwd mount e2fsprogs   # ps/pgrep/pkill, useradd/groupadd, mount (tinyfs), chattr: base
+                                      # packages that a slim image may lack
       chromium fonts-dejavu-core)   # chromium: tests/serve drive it with Playwright (never a downloaded browser)
 missing=()
 for p in "${DEBS[@]}"; do
