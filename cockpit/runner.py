@@ -36,7 +36,7 @@ from cockpit.output import Tail
 from cockpit.profile.model import Profile, StepSpec
 from cockpit.profile.vars import UndefinedVar
 from cockpit.results import HostResult, HostState, OutputLine, StepResult, StepState
-from cockpit.ssh.command import CommandLost, run_in_pty
+from cockpit.ssh.command import CommandLost, run_command
 from cockpit.ssh.errors import RemoteCommandError, SshError
 from cockpit.ssh.pool import SshPool
 
@@ -66,6 +66,10 @@ class _HostRun:
     started: float | None = None
     tail: Tail = field(default_factory=lambda: Tail(TAIL_LINES))   # bounded: lines and characters
     result: HostResult | None = None
+    unstopped: str | None = None    # pty = false: why a stop could not reach the remote command
+
+    def stopped(self) -> str:
+        return self.unstopped or "remote command stopped"
 
 
 @dataclass
@@ -153,7 +157,7 @@ class Runner:
         lines = Tail(SAMPLE_LINES)
         try:
             async with self._pool.session_slot(host):
-                status = await run_in_pty(conn, command, timeout=timeout, on_line=lines.append)
+                status = await run_command(conn, command, timeout=timeout, on_line=lines.append)
         except TimeoutError:
             raise RemoteCommandError(host, f"`{command}` timed out after {format_duration(timeout)}") from None
         except CommandLost as exc:
@@ -280,12 +284,12 @@ class Runner:
         except TimeoutError:
             return self._finish(
                 job, run, "timeout",
-                error=f"timed out after {format_duration(step.timeout)}; remote command stopped",
+                error=f"timed out after {format_duration(step.timeout)}; {run.stopped()}",
             )
         except CommandLost as exc:
             return self._finish(job, run, "failed", error=str(exc))
         except asyncio.CancelledError:
-            self._finish(job, run, "cancelled", error="cancelled; remote command stopped")
+            self._finish(job, run, "cancelled", error=f"cancelled; {run.stopped()}")
             raise
         if status != 0:
             return self._finish(job, run, "failed", exit_status=status, error=f"exit status {status}")
@@ -329,14 +333,15 @@ class Runner:
                 job.on_output(OutputLine(job.step.id, run.host, stream, text, time.time()))
 
         async with self._pool.session_slot(run.host):
-            return await run_in_pty(conn, command, timeout=job.step.timeout, on_line=line)
+            return await run_command(conn, command, timeout=job.step.timeout, on_line=line, pty=job.step.pty,
+                                     on_unstopped=lambda why: setattr(run, "unstopped", why))
 
     async def _preview_on(self, host: str, command: str, timeout: float) -> list[str]:
         lines = Tail(SAMPLE_LINES)
         try:
             conn = await self._pool.connection(host)
             async with self._pool.session_slot(host):
-                status = await run_in_pty(conn, command, timeout=timeout, on_line=lines.append)
+                status = await run_command(conn, command, timeout=timeout, on_line=lines.append)
         except SshError as exc:
             return [f"{host}: unreachable: {exc.reason}"]
         except TimeoutError:

@@ -57,8 +57,8 @@ class Fleet:
         )
 
 
-def bench_step(command: str) -> StepSpec:
-    return StepSpec(id="fanout", title="fan-out", phase="prepare", hosts="all", command=command, timeout=60)
+def bench_step(command: str, pty: bool = True) -> StepSpec:
+    return StepSpec(id="fanout", title="fan-out", phase="prepare", hosts="all", command=command, timeout=60, pty=pty)
 
 
 # -- in-process (asyncio) ---------------------------------------------------------------------
@@ -76,9 +76,9 @@ async def cockpit_fresh(fleet: Fleet, command: str) -> int:
     return sum(h.state == "ok" for h in result.hosts)
 
 
-async def cockpit_open(runner: Runner, command: str) -> int:
-    """The TUI case: connections opened at start, a step fired later."""
-    result = await runner.run(bench_step(command))
+async def cockpit_open(runner: Runner, command: str, pty: bool = True) -> int:
+    """The TUI case: connections opened at start, a step fired later (``pty``: the step's ``pty``)."""
+    result = await runner.run(bench_step(command, pty))
     return sum(h.state == "ok" for h in result.hosts)
 
 

@@ -16,7 +16,8 @@ machine. Printed per N:
   asyncssh with 8 handshakes at a time; hosts lost are counted;
 - **fan-out on open connections**: cockpit's ``Runner.run`` against bare
   ``asyncio.gather(conn.run(...))`` on the same open connections (cockpit's, so the same
-  cipher and sshd sessions), without and with a pty (cockpit runs every command in one);
+  cipher and sshd sessions), without and with a pty (cockpit runs a command in one unless
+  its step says ``pty = false``: both are measured);
   for reference the same on bare asyncssh's own connections (its default cipher); and
   parallel-ssh's ``ParallelSSHClient`` re-running on its open sessions, without and with
   a pty (measured right after the others, in each repeat);
@@ -157,6 +158,7 @@ CONNECT_ROWS = ("connect floor (all at once)", "connect floor (all at once, lost
                 f"connect floor ({CAP} at a time)", "connect cockpit")
 FANOUT_BASE = "fan-out floor, cockpit's connections"
 FANOUT_ROWS = (FANOUT_BASE, "fan-out floor with a pty, cockpit's connections", "fan-out cockpit (open)",
+               "fan-out cockpit, pty = false (open)",
                "fan-out floor (open), its own connections", "fan-out floor with a pty (open), its own connections",
                "fan-out parallel-ssh (open)", "fan-out parallel-ssh with a pty (open)")
 
@@ -198,18 +200,19 @@ async def measure_connect_and_fanout(fleet: peers.Fleet, repeat: int, fresh: boo
             runner = Runner(profile, pool)
             conns = [await pool.connection(h) for h, e in errors.items() if e is None]
 
-            async def mine() -> tuple[float, int]:
+            async def mine(pty: bool) -> tuple[float, int]:
                 t0 = time.perf_counter()
-                ok = await peers.cockpit_open(runner, COMMAND)
+                ok = await peers.cockpit_open(runner, COMMAND, pty)
                 return time.perf_counter() - t0, ok
 
             # the floor on the same connections (same cipher, same sshd sessions), in a rotated order
             parts: list[tuple[str, Callable[[], Awaitable[tuple[float, int]]]]] = [
-                ("fan-out cockpit (open)", mine),
+                ("fan-out cockpit (open)", lambda: mine(True)),
                 (FANOUT_BASE, lambda: floor_fanout(conns)),
                 ("fan-out floor with a pty, cockpit's connections", lambda: floor_fanout(conns, pty=True)),
+                ("fan-out cockpit, pty = false (open)", lambda: mine(False)),
             ]
-            for name, part in parts[turn % 3:] + parts[:turn % 3]:
+            for name, part in parts[turn % 4:] + parts[:turn % 4]:
                 add(name, await part())
         finally:
             await pool.close()
@@ -502,7 +505,8 @@ def run_size(n: int, repeat: int, idle: float, skip: set[str], root: Path) -> No
                 print(row(name, r[name], n, floor_f))
         same = med(r["fan-out floor with a pty, cockpit's connections"])
         print(f"  fan-out cockpit / floor with a pty on the same connections: "
-              f"{med(r['fan-out cockpit (open)']) / same:.2f}x")
+              f"{med(r['fan-out cockpit (open)']) / same:.2f}x; cockpit with pty = false / floor: "
+              f"{med(r['fan-out cockpit, pty = false (open)']) / floor_f:.2f}x")
         sys.stdout.flush()
         if "rest" not in skip:
             mine, bare = at_rest(fleet, "cockpit", idle), at_rest(fleet, "floor", idle)

@@ -48,3 +48,24 @@ def test_ansible_steps_are_validated() -> None:
     assert lines(ok) == []
     no_hosts = BASE + ANSIBLE.replace('hosts = "web"\n', "") + '[step.ansible]\nmodule = "ping"\n'
     assert any('an ansible step needs "hosts"' in line for line in lines(no_hosts)), lines(no_hosts)
+
+
+NO_PTY = '''
+[[step]]
+id = "fan"
+title = "fan out"
+phase = "rollback"
+hosts = "web"
+command = "true"
+pty = {value}
+'''
+
+
+def test_a_step_runs_on_a_terminal_unless_it_says_pty_false() -> None:
+    profile, problems = parse_profile((BASE + NO_PTY.format(value="false")).encode(), "/p/p.toml")
+    assert profile is not None and not problems, problems
+    assert profile.step("fan").pty is False
+    assert all(s.pty for s in profile.steps if s.id != "fan")
+    n = BASE.count("\n")
+    assert lines(BASE + NO_PTY.format(value='"no"')) == [
+        f'p.toml:{n + 8}: step "fan": pty: expected a boolean, got "no"']

@@ -1,8 +1,10 @@
-"""``run_in_pty`` on a real sshd: what one command on one open connection gives back, and how it ends.
+"""``run_command`` on a real sshd: what one command on one open connection gives back, and how it ends.
 
 The runner's own tests cover timeouts and cancelling; these cover the rest of the contract:
 a question answered with end of file, whole clean lines (split multi-byte characters too),
-exit statuses and signals, a listener that fails, and a connection that drops.
+exit statuses and signals, a listener that fails, and a connection that drops. Each holds
+with a pty and without one (``pty = false``), whose stop kills the remote process group
+from a second session: the test sshd's logins are root's, which sshd refuses signals.
 """
 
 from __future__ import annotations
@@ -13,43 +15,52 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.ssh.command import CommandLost, run_in_pty
+from cockpit.ssh.command import CommandLost, run_command
 from cockpit.ssh.pool import SshPool
 from tests.runner.helpers import alive, kill_quietly, pids_in, poll
 
+BOTH = pytest.mark.parametrize("pty", [True, False], ids=["pty", "no-pty"])
 
-async def _run(pool: SshPool, command: str, timeout: float = 20.0) -> tuple[int, list[str]]:
+
+async def _run(pool: SshPool, command: str, timeout: float = 20.0, pty: bool = True) -> tuple[int, list[str]]:
     lines: list[str] = []
     conn = await pool.connection("h01")
-    return await run_in_pty(conn, command, timeout=timeout, on_line=lines.append), lines
+    return await run_command(conn, command, timeout=timeout, on_line=lines.append, pty=pty), lines
 
 
-async def test_a_command_that_asks_a_question_reads_end_of_file_at_once(pool: SshPool) -> None:
+@BOTH
+async def test_a_command_that_asks_a_question_reads_end_of_file_at_once(pool: SshPool, pty: bool) -> None:
     t0 = time.monotonic()
-    status, lines = await _run(pool, 'read -r answer; s=$?; echo "read $s [$answer]"', timeout=15)
+    status, lines = await _run(pool, 'read -r answer; s=$?; echo "read $s [$answer]"', timeout=15, pty=pty)
     assert (status, lines) == (0, ["read 1 []"])
     assert time.monotonic() - t0 < 10          # not its timeout
 
 
-async def test_lines_arrive_whole_without_their_line_ends(pool: SshPool) -> None:
+@BOTH
+async def test_lines_arrive_whole_without_their_line_ends(pool: SshPool, pty: bool) -> None:
     # 3,000 lines of 2-byte characters: packets split some of them in the middle of a character
-    status, lines = await _run(pool, "printf 'a\\r\\nb\\n'; for i in $(seq 3000); do echo éééé; done; printf 'last'")
+    status, lines = await _run(pool, "printf 'a\\r\\nb\\n'; for i in $(seq 3000); do echo éééé; done; printf 'last'",
+                               pty=pty)
     assert status == 0
     assert lines[:2] == ["a", "b"] and lines[-1] == "last"
     assert lines[2:-1] == ["éééé"] * 3000
 
 
+@BOTH
 @pytest.mark.parametrize(("command", "status"), [("true", 0), ("exit 3", 3), ("echo x; exit 255", 255)])
-async def test_the_exit_status_is_returned(pool: SshPool, command: str, status: int) -> None:
-    assert (await _run(pool, command))[0] == status
+async def test_the_exit_status_is_returned(pool: SshPool, command: str, status: int, pty: bool) -> None:
+    assert (await _run(pool, command, pty=pty))[0] == status
 
 
-async def test_a_command_killed_by_a_signal_is_lost_with_the_signal(pool: SshPool) -> None:
+@BOTH
+async def test_a_command_killed_by_a_signal_is_lost_with_the_signal(pool: SshPool, pty: bool) -> None:
     with pytest.raises(CommandLost, match="killed by signal KILL"):
-        await _run(pool, "echo before; kill -KILL $$")
+        await _run(pool, "echo before; kill -KILL $$", pty=pty)
 
 
-async def test_a_failing_listener_stops_the_command_and_its_error_comes_back(pool: SshPool, remote_dir: Path) -> None:
+@BOTH
+async def test_a_failing_listener_stops_the_command_and_its_error_comes_back(pool: SshPool, remote_dir: Path,
+                                                                             pty: bool) -> None:
     conn = await pool.connection("h01")
 
     def listener(text: str) -> None:
@@ -58,8 +69,8 @@ async def test_a_failing_listener_stops_the_command_and_its_error_comes_back(poo
 
     t0 = time.monotonic()
     with pytest.raises(RuntimeError, match="the screen went away"):
-        await run_in_pty(conn, f"echo $$ > {remote_dir}/pid-cmd; echo first; exec sleep 30",
-                         timeout=25, on_line=listener)
+        await run_command(conn, f"echo $$ > {remote_dir}/pid-cmd; echo first; exec sleep 30",
+                          timeout=25, on_line=listener, pty=pty)
     assert time.monotonic() - t0 < 20
     pid = pids_in(remote_dir)["pid-cmd"]
     try:
@@ -67,10 +78,11 @@ async def test_a_failing_listener_stops_the_command_and_its_error_comes_back(poo
     finally:
         kill_quietly(pid)
     # the connection is still good for the next command
-    assert await run_in_pty(conn, "echo again", timeout=10, on_line=lambda _: None) == 0
+    assert await run_command(conn, "echo again", timeout=10, on_line=lambda _: None, pty=pty) == 0
 
 
-async def test_a_connection_dropped_under_a_command_loses_it_clearly(pool: SshPool) -> None:
+@BOTH
+async def test_a_connection_dropped_under_a_command_loses_it_clearly(pool: SshPool, pty: bool) -> None:
     conn = await pool.connection("h02")
     seen = asyncio.Event()
 
@@ -78,8 +90,41 @@ async def test_a_connection_dropped_under_a_command_loses_it_clearly(pool: SshPo
         if text == "started":
             seen.set()
 
-    task = asyncio.create_task(run_in_pty(conn, "echo started; sleep 20", timeout=25, on_line=listener))
+    task = asyncio.create_task(run_command(conn, "echo started; sleep 20", timeout=25, on_line=listener, pty=pty))
     await asyncio.wait_for(seen.wait(), 10)
     conn.abort()
     with pytest.raises(CommandLost, match="connection lost while the command ran"):
         await asyncio.wait_for(task, 10)
+
+
+async def test_without_a_pty_stderr_comes_through_apart_and_the_pid_tag_never_shows(pool: SshPool) -> None:
+    status, lines = await _run(pool, "echo out; echo err >&2; printf 'no end' >&2", pty=False)
+    assert status == 0
+    assert sorted(lines) == ["err", "no end", "out"]
+    assert not any("cockpit-pgid" in line or "\x1e" in line for line in lines)
+
+
+@pytest.mark.parametrize("how", ["timeout", "cancel"])
+async def test_without_a_pty_a_stop_kills_the_whole_process_group_on_a_root_login(
+        pool: SshPool, remote_dir: Path, how: str) -> None:
+    """No hang-up without a terminal, and sshd refuses signals to root logins: the group is killed from a
+    second session. The command's child ignores TERM, so KILL must follow."""
+    conn = await pool.connection("h03")
+    seen = asyncio.Event()
+    command = (f"echo $$ > {remote_dir}/pid-cmd; (trap '' TERM; exec sleep 300) & echo $! > {remote_dir}/pid-child; "
+               "echo started; wait")
+    task = asyncio.create_task(run_command(conn, command, timeout=2.0 if how == "timeout" else 60.0,
+                                           on_line=lambda text: seen.set() if text == "started" else None, pty=False))
+    await asyncio.wait_for(seen.wait(), 10)
+    if how == "cancel":
+        task.cancel()
+    with pytest.raises(TimeoutError if how == "timeout" else asyncio.CancelledError):
+        await asyncio.wait_for(task, 20)
+    pids = pids_in(remote_dir)
+    try:
+        for name in ("pid-cmd", "pid-child"):
+            poll(lambda pid=pids[name]: not alive(pid), 5, f"remote {name} {pids[name]} to die")
+    finally:
+        for pid in pids.values():
+            kill_quietly(pid)
+    assert await run_command(conn, "echo again", timeout=10, on_line=lambda _: None, pty=False) == 0

@@ -99,9 +99,10 @@ async def test_parallel_concurrency_limit_is_respected(runner: Runner, pool: Ssh
     assert time.monotonic() - t0 >= 0.3 * 20 / 3  # 7 waves
 
 
-async def test_timeout_stops_the_hung_command_and_others_succeed(runner: Runner, remote_dir: Path) -> None:
+@pytest.mark.parametrize("pty", [True, False], ids=["pty", "no-pty"])
+async def test_timeout_stops_the_hung_command_and_others_succeed(runner: Runner, remote_dir: Path, pty: bool) -> None:
     cmd = f'if [ "{LOCAL_ADDR}" = 127.0.2.2 ]; then echo $$ > {remote_dir}/pid-hung; exec sleep 30; fi; echo fine'
-    result = await runner.run(step(cmd, timeout=1.0), hosts=["h01", "h02", "h03"])
+    result = await runner.run(step(cmd, timeout=1.0, pty=pty), hosts=["h01", "h02", "h03"])
     states = {h.host: h.state for h in result.hosts}
     assert states == {"h01": "ok", "h02": "timeout", "h03": "ok"}
     assert result.state == "partial"
@@ -115,11 +116,12 @@ async def test_timeout_stops_the_hung_command_and_others_succeed(runner: Runner,
         kill_quietly(pid)
 
 
-async def test_cancel_stops_every_host_and_reports_what_each_did(runner: Runner, remote_dir: Path) -> None:
+@pytest.mark.parametrize("pty", [True, False], ids=["pty", "no-pty"])
+async def test_cancel_stops_every_host_and_reports_what_each_did(runner: Runner, remote_dir: Path, pty: bool) -> None:
     cmd = (f'if [ "{LOCAL_ADDR}" = 127.0.2.1 ]; then echo quick; exit 0; fi; '
            f"echo $$ > {remote_dir}/pid-{LOCAL_ADDR}; exec sleep 30")
     done: list[HostResult] = []
-    task = asyncio.create_task(runner.run(step(cmd), hosts=["h01", "h02", "h03"], on_host_done=done.append))
+    task = asyncio.create_task(runner.run(step(cmd, pty=pty), hosts=["h01", "h02", "h03"], on_host_done=done.append))
     deadline = time.monotonic() + 5
     while len(pids_in(remote_dir)) < 2 or not done:
         assert time.monotonic() < deadline, "remote commands did not start"
@@ -141,8 +143,10 @@ async def test_cancel_stops_every_host_and_reports_what_each_did(runner: Runner,
             kill_quietly(pid)
 
 
-async def test_verify_decides_the_step(runner: Runner) -> None:
-    ok = await runner.run(step("true", verify=VerifySpec("echo paused; exit 1", exit_status=1, output="^paused$")),
+@pytest.mark.parametrize("pty", [True, False], ids=["pty", "no-pty"])
+async def test_verify_decides_the_step(runner: Runner, pty: bool) -> None:
+    ok = await runner.run(step("true", pty=pty,
+                               verify=VerifySpec("echo paused; exit 1", exit_status=1, output="^paused$")),
                           hosts=["h01", "h02"])
     assert ok.state == "ok"
     assert all(h.verify_ok and h.verify_exit_status == 1 for h in ok.hosts)
@@ -242,3 +246,24 @@ async def test_many_steps_at_once_stay_within_max_sessions(runner: Runner) -> No
 
 def test_hosts_constant_matches_cluster(sshd: SshdCluster) -> None:
     assert len(sshd.servers) == 2 and len(HOSTS) == 20
+
+
+async def test_without_a_pty_a_stop_that_cannot_find_the_command_says_it_may_still_run(
+        runner: Runner, remote_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A login shell that cannot run the pid line (not POSIX) leaves the stop without a process group: the
+    result must not claim the command was stopped."""
+    from cockpit.ssh import command
+
+    monkeypatch.setattr(command, "plain_command", lambda cmd, tag: cmd)   # the pid line never runs
+    monkeypatch.setattr(command, "PGID_WAIT", 0.5)
+    result = await runner.run(step(f"echo $$ > {remote_dir}/pid-hung; exec sleep 30", timeout=1.0, pty=False),
+                              hosts=["h04"])
+    pid = pids_in(remote_dir)["pid-hung"]
+    try:
+        host = result.hosts[0]
+        assert host.state == "timeout"
+        assert host.error == ("timed out after 1s; its process id never came (is the login shell POSIX?): "
+                              "the remote command may still be running")
+        assert alive(pid)                      # true: nothing could stop it
+    finally:
+        kill_quietly(pid)
