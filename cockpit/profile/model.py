@@ -543,9 +543,9 @@ class StepSpec:
         default=True,
         metadata=doc(
             "ssh: run the command on a terminal: output streams line by line, stderr merged into it, and a "
-            "stop hangs the terminal up. `false`: no terminal, less work for sshd on every host (a big "
-            "fan-out ends 10–40 % sooner, docs/fleet.md); a program that buffers its output off a terminal "
-            "sends it in blocks; a stop kills the command's process group from a second session.",
+            "stop hangs the terminal up. `false`: no terminal, less work for sshd on every host (the pty "
+            "cost a 1,000-host fan-out 8–25 %, docs/fleet.md); a program that buffers its output off a "
+            "terminal sends it in blocks; a stop kills the command's process group from a second session.",
         ),
     )
     confirm: ConfirmMode = field(

@@ -75,14 +75,20 @@ class _PtySession(asyncssh.SSHClientSession[bytes]):
         self.chan = chan
 
     def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
-        if self.failed is not None:
-            return
+        if self.failed is None:
+            self._feed(self._lines, data)
+
+    def _feed(self, splitter: LineSplitter, data: bytes) -> None:
         try:
-            self._lines.feed(data)
+            splitter.feed(data)
         except BaseException as exc:  # an output listener failed: stop the command, say why later
             self.failed = exc
-            if self.chan is not None:
-                self.chan.close()
+            self._stop()
+
+    def _stop(self) -> None:
+        """After a listener failed: with a pty, closing the channel hangs the command up."""
+        if self.chan is not None:
+            self.chan.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self._done.done():
@@ -100,15 +106,15 @@ class _PlainSession(_PtySession):
         self.closed = False
 
     def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
-        stderr = datatype == asyncssh.EXTENDED_DATA_STDERR
-        if self.failed is not None and not stderr:
-            return          # stderr is still read after a failure: the pid the stop needs may be in it
-        try:
-            (self.errors if stderr else self._lines).feed(data)
-        except BaseException as exc:   # a listener failed: the caller stops the command (no hang-up here)
-            self.failed = exc
-            if not self._done.done():
-                self._done.set_result(None)
+        if datatype == asyncssh.EXTENDED_DATA_STDERR:
+            self._feed(self.errors, data)   # read after a failure too: the pid the stop needs may be in it
+        elif self.failed is None:
+            self._feed(self._lines, data)
+
+    def _stop(self) -> None:
+        """No hang-up without a pty: wake `run_command`, which kills the process group."""
+        if not self._done.done():
+            self._done.set_result(None)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -219,6 +225,3 @@ async def _stop_plain(conn: asyncssh.SSHClientConnection, session: _PlainSession
         return
     if not session.closed:
         await _kill_group(conn, pgid)
-
-
-run_in_pty = run_command   # the name the pty-only layer had

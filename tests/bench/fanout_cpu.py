@@ -10,7 +10,7 @@ connections (cockpit's pool, the same cipher), in a rotated order each repeat:
 - ``floor``: bare ``conn.run(cmd)``, no pty (the issue's floor);
 - ``floor, pty``: bare ``conn.run(cmd, term_type="dumb")``, as cockpit runs commands in a pty;
 - ``floor, pty + ^D``: the same, typing the one ``^D`` cockpit types;
-- ``run_in_pty``: cockpit's command layer (``cockpit/ssh/command.py``) alone;
+- ``run_command``: cockpit's command layer (``cockpit/ssh/command.py``) alone;
 - ``Runner``: the whole step (``Runner.run``: session slots, per-host results).
 
 Not a timed test: it prints medians.
@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 import asyncssh  # noqa: E402
 
 from cockpit.runner import Runner  # noqa: E402
-from cockpit.ssh.command import EOF_KEY, run_in_pty  # noqa: E402
+from cockpit.ssh.command import EOF_KEY, run_command  # noqa: E402
 from cockpit.ssh.pool import SshPool  # noqa: E402
 from tests.bench import fanout_peers as peers  # noqa: E402
 from tests.bench.fleet import COMMAND, MAX_STARTUPS, addresses, floor_fanout  # noqa: E402
@@ -60,7 +60,7 @@ async def floor_with_eof(conns: list[asyncssh.SSHClientConnection]) -> int:
 async def command_layer(conns: list[asyncssh.SSHClientConnection]) -> int:
     async def one(conn: asyncssh.SSHClientConnection) -> bool:
         lines: list[str] = []
-        return await run_in_pty(conn, COMMAND, timeout=60, on_line=lines.append) == 0 and lines == ["ok"]
+        return await run_command(conn, COMMAND, timeout=60, on_line=lines.append) == 0 and lines == ["ok"]
 
     return sum(await asyncio.gather(*(one(c) for c in conns)))
 
@@ -79,7 +79,7 @@ async def measure(fleet: peers.Fleet, repeat: int) -> None:
             "floor": lambda: floor(False),
             "floor, pty": lambda: floor(True),
             "floor, pty + ^D": lambda: floor_with_eof(conns),
-            "run_in_pty": lambda: command_layer(conns),
+            "run_command": lambda: command_layer(conns),
             "Runner": lambda: peers.cockpit_open(runner, COMMAND),
         }
         runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in variants}
