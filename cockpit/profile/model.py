@@ -123,6 +123,15 @@ class SshSettings:
             "drops connections above 10 unauthenticated ones; 8 stays under it."
         ),
     )
+    sign_first: bool = field(
+        default=True,
+        metadata=doc(
+            "Authenticate in one round trip: start with `publickey` and sign with a key file's key at once "
+            "(RFC 4252 allows both) instead of `none`, a query, then the signature, as ssh does. Agent, "
+            "PKCS#11 and FIDO keys are still queried first, so nothing asks for a touch in vain. "
+            "`false`: three round trips, for a server that wants `none` first."
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -543,9 +552,10 @@ class StepSpec:
         default=True,
         metadata=doc(
             "ssh: run the command on a terminal: output streams line by line, stderr merged into it, and a "
-            "stop hangs the terminal up. `false`: no terminal, less work for sshd on every host (the pty "
-            "cost a 1,000-host fan-out 8–25 %, docs/fleet.md); a program that buffers its output off a "
-            "terminal sends it in blocks; a stop kills the command's process group from a second session.",
+            "stop or a dropped connection hangs the terminal up. `false`: no terminal, less work for sshd on "
+            "every host (the pty cost a 1,000-host fan-out 8–38 %, docs/fleet.md); a program that buffers "
+            "its output off a terminal sends it in blocks; a stop kills the command's process group from a "
+            "second session, but a dropped connection leaves it running (the host's result says so).",
         ),
     )
     confirm: ConfirmMode = field(

@@ -206,9 +206,12 @@ async def run_command(
         return status
     if signal:
         raise CommandLost(f"killed by signal {signal[0]}")
+    # with a pty, sshd hangs the terminal up when it sees the connection gone; without one
+    # nothing stops the command there, and the result must not read as if it had ended
+    after = "" if pty else "; without a terminal nothing stopped it there: it may still be running"
     if lost is not None:
-        raise CommandLost(f"connection lost while the command ran ({lost})")
-    raise CommandLost("connection lost while the command ran")
+        raise CommandLost(f"connection lost while the command ran ({lost}){after}")
+    raise CommandLost(f"connection lost while the command ran{after}")
 
 
 async def _stop_plain(conn: asyncssh.SSHClientConnection, session: _PlainSession,

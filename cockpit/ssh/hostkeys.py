@@ -14,15 +14,26 @@ from pathlib import Path
 
 import asyncssh
 
+from cockpit.ssh import directauth
+
 DEFAULT_SSH_PORT = 22
 
 
 class VerifyingClient(asyncssh.SSHClient):
-    """Records an untrusted host key (always refusing it) and reports a lost connection."""
+    """Records an untrusted host key (always refusing it) and reports a lost connection.
 
-    def __init__(self, on_lost: Callable[[VerifyingClient, Exception | None], None]) -> None:
+    ``direct_auth``: authenticate in one round trip (:mod:`cockpit.ssh.directauth`).
+    """
+
+    def __init__(self, on_lost: Callable[[VerifyingClient, Exception | None], None], *,
+                 direct_auth: bool = False) -> None:
         self._on_lost = on_lost
         self.refused: tuple[str, str, int, asyncssh.SSHKey] | None = None
+        self.direct_auth = direct_auth
+
+    def connection_made(self, conn: asyncssh.SSHClientConnection) -> None:
+        if self.direct_auth:
+            directauth.opt_in(conn)
 
     def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
         self.refused = (host, addr, port, key)

@@ -51,6 +51,7 @@ class ConnectSettings:
     connect_timeout: float
     keepalive: float
     keepalive_count_max: int
+    sign_first: bool = True
     host_vars: Mapping[str, HostAddress] = field(default_factory=dict)
     _parsed: dict[str, SSHConfig] = field(default_factory=dict, compare=False, repr=False)
     _keys: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # path -> keypairs | None
@@ -303,5 +304,6 @@ def load_settings(ssh: SshSettings, host_vars: Mapping[str, HostAddress] | None 
         connect_timeout=ssh.connect_timeout,
         keepalive=ssh.keepalive,
         keepalive_count_max=ssh.keepalive_count_max,
+        sign_first=ssh.sign_first,
         host_vars=dict(host_vars or {}),
     )

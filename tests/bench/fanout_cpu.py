@@ -11,7 +11,11 @@ connections (cockpit's pool, the same cipher), in a rotated order each repeat:
 - ``floor, pty``: bare ``conn.run(cmd, term_type="dumb")``, as cockpit runs commands in a pty;
 - ``floor, pty + ^D``: the same, typing the one ``^D`` cockpit types;
 - ``run_command``: cockpit's command layer (``cockpit/ssh/command.py``) alone;
-- ``Runner``: the whole step (``Runner.run``: session slots, per-host results).
+- ``Runner``: the whole step (``Runner.run``: session slots, per-host results);
+- the last two again with ``pty = false`` (no terminal; the shell tells its pid first).
+
+Beside the client's CPU, the sshds' (every ``sshd*`` process and the session processes it has
+reaped, from ``/proc/<pid>/stat``; run it with no other sshd busy): the work a variant costs the hosts.
 
 Not a timed test: it prints medians.
 """
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import resource
 import statistics
 import sys
@@ -57,10 +62,24 @@ async def floor_with_eof(conns: list[asyncssh.SSHClientConnection]) -> int:
     return sum(await asyncio.gather(*(one(c) for c in conns)))
 
 
-async def command_layer(conns: list[asyncssh.SSHClientConnection]) -> int:
+def server_cpu() -> float:
+    """CPU seconds of every sshd process on the machine (listeners, per-connection ``sshd-session``
+    processes) with the session processes each has reaped: a session's shell is reaped before its
+    exit status is sent. (Parents are not followed: here sshd's children show up reparented.)"""
+    ticks = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError), open(f"/proc/{entry}/stat") as f:
+                head, _, rest = f.read().rpartition(")")
+            if head.partition("(")[2].startswith("sshd"):
+                ticks += sum(int(x) for x in rest.split()[11:15])   # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+async def command_layer(conns: list[asyncssh.SSHClientConnection], pty: bool = True) -> int:
     async def one(conn: asyncssh.SSHClientConnection) -> bool:
         lines: list[str] = []
-        return await run_command(conn, COMMAND, timeout=60, on_line=lines.append) == 0 and lines == ["ok"]
+        return await run_command(conn, COMMAND, timeout=60, on_line=lines.append, pty=pty) == 0 and lines == ["ok"]
 
     return sum(await asyncio.gather(*(one(c) for c in conns)))
 
@@ -81,22 +100,23 @@ async def measure(fleet: peers.Fleet, repeat: int) -> None:
             "floor, pty + ^D": lambda: floor_with_eof(conns),
             "run_command": lambda: command_layer(conns),
             "Runner": lambda: peers.cockpit_open(runner, COMMAND),
+            "run_command, no pty": lambda: command_layer(conns, pty=False),
+            "Runner, no pty": lambda: peers.cockpit_open(runner, COMMAND, pty=False),
         }
-        runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in variants}
+        runs: dict[str, list[tuple[float, float, float, int]]] = {name: [] for name in variants}
         names = list(variants)
         for turn in range(repeat):
             for name in names[turn % len(names):] + names[:turn % len(names)]:
-                c0, t0 = cpu(), time.perf_counter()
+                c0, s0, t0 = cpu(), server_cpu(), time.perf_counter()
                 ok = await variants[name]()
-                runs[name].append((time.perf_counter() - t0, cpu() - c0, ok))
-        base_wall = statistics.median(w for w, _, _ in runs["floor"])
-        base_cpu = statistics.median(c for _, c, _ in runs["floor"])
-        print(f"  {'':<18} {'wall':>8} {'x':>6} {'client CPU':>11} {'x':>6}  ok")
+                wall = time.perf_counter() - t0
+                runs[name].append((wall, cpu() - c0, server_cpu() - s0, ok))
+        base = [statistics.median(r[i] for r in runs["floor"]) for i in range(3)]
+        print(f"  {'':<20} {'wall':>8} {'x':>6} {'client CPU':>11} {'x':>6} {'sshd CPU':>9} {'x':>6}  ok")
         for name, got in runs.items():
-            wall = statistics.median(w for w, _, _ in got)
-            used = statistics.median(c for _, c, _ in got)
-            print(f"  {name:<18} {wall:7.2f}s {wall / base_wall:5.2f}x {used:10.2f}s {used / base_cpu:5.2f}x"
-                  f"  {min(ok for _, _, ok in got)}/{len(conns)}", flush=True)
+            wall, used, server = (statistics.median(r[i] for r in got) for i in range(3))
+            print(f"  {name:<20} {wall:7.2f}s {wall / base[0]:5.2f}x {used:10.2f}s {used / base[1]:5.2f}x"
+                  f" {server:8.2f}s {server / base[2]:5.2f}x  {min(r[3] for r in got)}/{len(conns)}", flush=True)
     finally:
         await pool.close()
 

@@ -64,6 +64,7 @@ class TestSshd:
     port: int = 0
     max_startups: str = "400:30:800"  # sshd's own default is 10:30:100 (drops handshakes above 10)
     user: str = field(default_factory=getpass.getuser)
+    log_level: str = "ERROR"  # DEBUG1 logs every auth request ("userauth-request ... method none")
     proc: subprocess.Popen[bytes] | None = None
 
     __test__ = False  # not a pytest test class
@@ -120,7 +121,7 @@ class TestSshd:
             "StrictModes no\n"
             f"MaxStartups {self.max_startups}\n"
             "MaxSessions 50\n"
-            "LogLevel ERROR\n"
+            f"LogLevel {self.log_level}\n"
             # bash reads ~/.bashrc for commands run by sshd unless SHLVL says it is nested;
             # root's .bashrc here runs pyenv init (≈0.15 s CPU per command).
             "SetEnv SHLVL=1\n"
