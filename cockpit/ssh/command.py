@@ -17,7 +17,8 @@ command gets a first line: the login shell prints its pid on stderr behind a per
 (sshd starts every session in a new session and process group, so that pid is the
 group's id); the command follows, run by the same shell as with a pty. A stop kills that
 process group from a second session on the same connection (``TERM``, then ``KILL`` after
-`KILL_GRACE`), then closes the channel. That first line needs a POSIX login shell (sh,
+`KILL_GRACE`; that session is asked for again while sshd's ``MaxSessions`` refuses it, and
+``on_unstopped`` says so when it never opens), then closes the channel. That first line needs a POSIX login shell (sh,
 bash, dash, zsh, ksh); without the pid a stop cannot find the command and says so
 (``on_unstopped``). Stdin is at end of file; stdout and stderr are read as they come, each
 line whole.
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import secrets
 import shlex
 from collections.abc import Callable
@@ -41,6 +43,7 @@ from cockpit.output import LineSplitter
 
 EOF_KEY = "\x04"
 KILL_GRACE = 2.0          # pty = false: seconds between TERM and KILL of the remote process group
+KILL_OPEN_WAIT = 15.0     # pty = false: how long a stop asks again for a session to kill from
 PGID_WAIT = 5.0           # pty = false: how long a stop waits for the pid of a command just started
 _TAG = "\x1ecockpit-pgid"  # starts with a record separator: not a thing commands print
 
@@ -130,15 +133,35 @@ def plain_command(command: str, tag: str) -> str:
     return f"printf '%s %s\\n' {shlex.quote(tag)} \"$$\" >&2\n{command}"
 
 
-async def _kill_group(conn: asyncssh.SSHClientConnection, pgid: int) -> None:
-    """TERM the remote process group, KILL it if anything of it is left after `KILL_GRACE`."""
+async def _kill_group(conn: asyncssh.SSHClientConnection, pgid: int) -> str | None:
+    """TERM the remote process group, KILL it if anything of it is left after `KILL_GRACE`.
+
+    Returns None once the kill ran, else why it could not. The kill needs a session of its
+    own: a host at sshd's ``MaxSessions`` refuses it while other commands hold theirs (the
+    pool leaves one free; steps stopped at once share it), so a refused session is asked
+    for again until `KILL_OPEN_WAIT` has passed.
+    """
     steps = int(KILL_GRACE / 0.1)
     script = (f"kill -TERM -{pgid} 2>/dev/null || exit 0; i=0; while [ $i -lt {steps} ]; do "
               f"kill -0 -{pgid} 2>/dev/null || exit 0; sleep 0.1; i=$((i+1)); done; "
               f"kill -KILL -{pgid} 2>/dev/null; exit 0")
-    with contextlib.suppress(asyncssh.Error, OSError, TimeoutError):
-        async with asyncio.timeout(KILL_GRACE + 10.0):
-            await conn.run(f"exec /bin/sh -c {shlex.quote(script)}", check=False)
+    give_up = asyncio.get_running_loop().time() + KILL_OPEN_WAIT
+    while True:
+        try:
+            async with asyncio.timeout(KILL_GRACE + 10.0):
+                result = await conn.run(f"exec /bin/sh -c {shlex.quote(script)}", check=False)
+        except asyncssh.ChannelOpenError as exc:
+            if asyncio.get_running_loop().time() < give_up and not conn.is_closed():
+                await asyncio.sleep(random.uniform(0.1, 0.3))
+                continue
+            return f"the stop could not open a session to kill it ({exc.reason})"
+        except (asyncssh.Error, OSError) as exc:
+            return f"the stop's kill session failed ({exc})"
+        except TimeoutError:
+            return "the stop's kill session did not end"
+        if result.exit_status != 0:
+            return f"the stop's kill ended with status {result.exit_status}"
+        return None
 
 
 async def run_command(
@@ -227,4 +250,6 @@ async def _stop_plain(conn: asyncssh.SSHClientConnection, session: _PlainSession
                       "still be running")
         return
     if not session.closed:
-        await _kill_group(conn, pgid)
+        why = await _kill_group(conn, pgid)
+        if why is not None:
+            unstopped(f"{why}: the remote command may still be running")

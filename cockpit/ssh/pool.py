@@ -2,7 +2,8 @@
 
 A connection is opened once (``connect_all`` at session start, or on first use) and
 shared by every step and sample on that host, at most ``MAX_SESSIONS`` channels at a
-time (OpenSSH's default ``MaxSessions`` is 10). When an open connection drops (server
+time (OpenSSH's default ``MaxSessions`` is 10; the tenth is left for the session that kills
+a stopped ``pty = false`` command). When an open connection drops (server
 gone, keepalives unanswered), the pool says so (``on_event(host, "reconnecting",
 reason)``) and reopens it in the background with backoff; a caller asking for the
 connection meanwhile gets an immediate attempt.
@@ -54,7 +55,7 @@ log = logging.getLogger(__name__)
 EventHandler = Callable[[str, str, str], None]
 BACKOFF: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
 RECONNECT_ATTEMPTS = 8  # then the host stays "down: …" until a caller asks for it again
-MAX_SESSIONS = 10
+MAX_SESSIONS = 9  # sshd's default MaxSessions is 10: one is left for a stop's kill session (pty = false)
 HANDSHAKE_RETRIES = 5  # a handshake reset or lost before it completed (dropped by MaxStartups)
 REFUSED_RETRIES = 2  # connection refused: a full listen backlog, or (mostly) nothing listening
 RETRY_BASE = 0.2  # first retry after 0.1-0.2 s, then doubling, at most RETRY_CAP

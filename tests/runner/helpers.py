@@ -13,13 +13,14 @@ from typing import Any
 
 from cockpit.profile.model import CockpitSettings, Profile, SshSettings, StepSpec
 from tests.runner.cluster import SshdCluster
+from tests.support.sshd import TestSshd
 
 HOSTS = {f"h{i:02d}": f"127.0.2.{i}" for i in range(1, 21)}
 DEAD = {"dead-1": "127.0.3.1", "dead-2": "127.0.3.2"}  # nothing listens there: connection refused
 LOCAL_ADDR = "$(echo $SSH_CONNECTION | cut -d' ' -f3)"  # the 127.x address this host plays
 
 
-def ssh_config_with_dead(sshd: SshdCluster) -> Path:
+def ssh_config_with_dead(sshd: SshdCluster | TestSshd) -> Path:
     """The sshd's client config plus aliases for addresses nobody listens on."""
     path = sshd.workdir / "ssh_config_all"
     extra = "".join(
@@ -32,7 +33,7 @@ def ssh_config_with_dead(sshd: SshdCluster) -> Path:
 
 
 def make_profile(
-    sshd: SshdCluster,
+    sshd: SshdCluster | TestSshd,
     groups: Mapping[str, tuple[str, ...]] | None = None,
     vars_: Mapping[str, str] | None = None,
     **ssh: Any,

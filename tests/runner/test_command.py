@@ -13,11 +13,13 @@ import asyncio
 import time
 from pathlib import Path
 
+import asyncssh
 import pytest
 
 from cockpit.ssh.command import CommandLost, run_command
 from cockpit.ssh.pool import SshPool
 from tests.runner.helpers import alive, kill_quietly, pids_in, poll
+from tests.support.sshd import TestSshd
 
 BOTH = pytest.mark.parametrize("pty", [True, False], ids=["pty", "no-pty"])
 
@@ -130,3 +132,31 @@ async def test_without_a_pty_a_stop_kills_the_whole_process_group_on_a_root_logi
         for pid in pids.values():
             kill_quietly(pid)
     assert await run_command(conn, "echo again", timeout=10, on_line=lambda _: None, pty=False) == 0
+
+
+async def test_without_a_pty_a_stop_refused_its_kill_session_says_the_command_may_still_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kill needs a session of its own; a host at sshd's MaxSessions refuses it (asked again for
+    KILL_OPEN_WAIT). The stop must not read as done: the command is indeed still running."""
+    from cockpit.ssh import command
+
+    monkeypatch.setattr(command, "KILL_OPEN_WAIT", 0.5)
+    server = TestSshd(tmp_path / "sshd", {"one": "127.0.9.7"}, max_sessions=1).start()
+    pid_file = tmp_path / "pid-cmd"
+    try:
+        conn = await asyncssh.connect("127.0.9.7", port=server.port, username=server.user,
+                                      client_keys=[str(server.client_key)], known_hosts=str(server.known_hosts),
+                                      config=None)
+        unstopped: list[str] = []
+        with pytest.raises(TimeoutError):
+            await run_command(conn, f"echo $$ > {pid_file}; exec sleep 60", timeout=1.0, on_line=lambda _: None,
+                              pty=False, on_unstopped=unstopped.append)
+        conn.close()
+        assert len(unstopped) == 1, unstopped
+        assert "could not open a session to kill it" in unstopped[0], unstopped
+        assert unstopped[0].endswith("the remote command may still be running"), unstopped
+        assert alive(int(pid_file.read_text())), "the result says it may run: it does"
+    finally:
+        if pid_file.exists():
+            kill_quietly(int(pid_file.read_text()))
+        server.stop()

@@ -14,16 +14,16 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import asyncssh
 import pytest
 
-from cockpit.profile.model import CockpitSettings, Profile, SshSettings
+from cockpit.profile.model import Profile
 from cockpit.ssh import directauth
 from cockpit.ssh.hostkeys import VerifyingClient
 from cockpit.ssh.pool import SshPool
+from tests.runner.helpers import make_profile
 from tests.support.sshd import TestSshd, keygen
 
 HOST = "auth-1"
@@ -53,19 +53,7 @@ def requests_since(sshd: TestSshd, mark: int) -> list[str]:
 
 
 def profile_for(sshd: TestSshd, **ssh: Any) -> Profile:
-    """A profile for the one host, by its ssh config block (HostName, Port, User, IdentityFile)."""
-    return Profile(
-        path=str(sshd.workdir / "profile.toml"),
-        cockpit=CockpitSettings(name="auth-tests", environment="test"),
-        ssh=SshSettings(**{"config": str(sshd.ssh_config), "known_hosts": str(sshd.known_hosts),
-                           "connect_timeout": 5.0, **ssh}),
-        hosts=MappingProxyType({"all": (HOST,)}),
-        vars=MappingProxyType({}),
-        sources=MappingProxyType({}),
-        signals=(),
-        checks=(),
-        steps=(),
-    )
+    return make_profile(sshd, groups={"all": (HOST,)}, **ssh)
 
 
 async def connect_once(profile: Profile) -> None:

@@ -12,9 +12,10 @@ from cockpit.profile.model import VerifySpec
 from cockpit.results import HostResult, OutputLine
 from cockpit.runner import Runner, RunnerError, StepCancelled
 from cockpit.ssh import RemoteCommandError, SshError
-from cockpit.ssh.pool import SshPool
+from cockpit.ssh.pool import MAX_SESSIONS, SshPool
 from tests.runner.cluster import SshdCluster
 from tests.runner.helpers import HOSTS, LOCAL_ADDR, alive, kill_quietly, make_profile, pids_in, poll, step
+from tests.support.sshd import TestSshd
 
 
 async def test_once_runs_on_exactly_one_host_of_twenty(runner: Runner, remote_dir: Path) -> None:
@@ -267,3 +268,30 @@ async def test_without_a_pty_a_stop_that_cannot_find_the_command_says_it_may_sti
         assert alive(pid)                      # true: nothing could stop it
     finally:
         kill_quietly(pid)
+
+
+async def test_without_a_pty_steps_stopped_at_once_on_a_host_at_sshd_default_max_sessions_are_all_killed(
+        tmp_path: Path) -> None:
+    """sshd's default MaxSessions 10: nine commands hold nine sessions (the pool's cap), and when all nine
+    time out together their nine kill sessions share the tenth, asking again when refused."""
+    server = TestSshd(tmp_path / "sshd", {"one": "127.0.9.8"}, max_sessions=10).start()
+    profile = make_profile(server, groups={"all": ("one",)})
+    pool = SshPool(profile)
+    try:
+        runner = Runner(profile, pool)
+        results = await asyncio.gather(*(
+            runner.run(step(f"echo $$ > {tmp_path}/pid-{i}; exec sleep 60", id=f"s{i}", timeout=1.0, pty=False),
+                       hosts=["one"])
+            for i in range(MAX_SESSIONS)))
+        pids = pids_in(tmp_path)
+        assert len(pids) == MAX_SESSIONS == 9
+        for result in results:
+            host = result.hosts[0]
+            assert (host.state, host.error) == ("timeout", "timed out after 1s; remote command stopped"), host
+        for name, pid in pids.items():
+            poll(lambda pid=pid: not alive(pid), 5, f"remote {name} {pid} to die")
+    finally:
+        for pid in pids_in(tmp_path).values():
+            kill_quietly(pid)
+        await pool.close()
+        server.stop()

@@ -64,6 +64,7 @@ class TestSshd:
     port: int = 0
     max_startups: str = "400:30:800"  # sshd's own default is 10:30:100 (drops handshakes above 10)
     user: str = field(default_factory=getpass.getuser)
+    max_sessions: int = 50  # sshd's own default is 10
     log_level: str = "ERROR"  # DEBUG1 logs every auth request ("userauth-request ... method none")
     proc: subprocess.Popen[bytes] | None = None
 
@@ -120,7 +121,7 @@ class TestSshd:
             "UsePAM no\n"
             "StrictModes no\n"
             f"MaxStartups {self.max_startups}\n"
-            "MaxSessions 50\n"
+            f"MaxSessions {self.max_sessions}\n"
             f"LogLevel {self.log_level}\n"
             # bash reads ~/.bashrc for commands run by sshd unless SHLVL says it is nested;
             # root's .bashrc here runs pyenv init (≈0.15 s CPU per command).
