@@ -44,12 +44,17 @@ class StepActions(App[int]):
     def _clock_tick(self) -> None:
         raise NotImplementedError
 
-    def _debounced(self, name: str) -> bool:
-        """True when ``name`` was pressed less than DEBOUNCE seconds ago (ignore this press)."""
+    def _debounced(self, name: str, what: str) -> bool:
+        """True when ``name`` was pressed less than DEBOUNCE seconds ago: this press is ignored, and
+        the screen says so (a press that silently does nothing reads as a dead key)."""
         now = self.debounce_clock()
         last = self._last_press.get(name)
         self._last_press[name] = now
-        return last is not None and now - last < DEBOUNCE
+        if last is None or now - last >= DEBOUNCE:
+            return False
+        self.notify(f"{what}: pressed again within {DEBOUNCE:g} s, ignored so that a double press never "
+                    "acts twice; wait a second and press again", severity="warning", timeout=5)
+        return True
 
     def _dialog_open(self) -> bool:
         """One of our modals is open (the command palette, which opens over them, does not count)."""
@@ -62,7 +67,7 @@ class StepActions(App[int]):
         if self._dialog_open():   # the palette reaches here past check_action: the open modal acts alone
             self.notify(f"{step_id}: close the open dialog first", severity="warning", timeout=5)
             return
-        if self._debounced(f"fire:{step_id}") or self.controller is None:
+        if self._debounced(f"fire:{step_id}", step_id) or self.controller is None:
             return
         step = self.profile.step(step_id)
         c = self.controller
@@ -128,7 +133,7 @@ class StepActions(App[int]):
         self.refresh_steps()
 
     def action_start_rollback(self) -> None:
-        if self.read_only or self.controller is None or self._debounced("start_rollback"):
+        if self.read_only or self.controller is None or self._debounced("start_rollback", "start the rollback"):
             return
         if self.controller.session.rollback_running:
             self.notify("the rollback is already running: the RTO clock counts", timeout=5)

@@ -161,8 +161,9 @@ async def test_manual_tick_rollback_clock_and_debounce(
         await pilot.press("escape")
         await until(lambda: len(app.screen_stack) == 1, what="modal closed")
         presses[0] += 0.5
-        await pilot.press("s")  # within a second of the first press: ignored (debounce)
-        await pilot.pause()
+        await pilot.press("s")  # within a second of the first press: ignored (debounce), and said
+        await until(lambda: any("pressed again within 1 s, ignored" in n.message for n in app.notices),
+                    what="the ignored press said on screen")
         assert len(app.screen_stack) == 1
         presses[0] += 1.5  # a second and a half later
         await pilot.press("s")
