@@ -14,7 +14,7 @@ it by the book; this module makes asyncssh do the short form, on connections opt
 
 What it saves: two round trips per connection (over a bastion with a 50 ms path,
 100 ms per host, which adds up under the handshake cap), and the sshd's work for them:
-on loopback at 1,000 hosts the connect took about a tenth less time (docs/fleet.md).
+on loopback at 1,000 hosts the connect took 6 % less time (docs/fleet.md).
 The signature is bound to the session, whose host key was already verified, so the
 server learns nothing it would not learn from a query answered with "yes".
 
