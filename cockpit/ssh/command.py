@@ -17,9 +17,9 @@ command gets a first line: the login shell prints its pid on stderr behind a per
 (sshd starts every session in a new session and process group, so that pid is the
 group's id); the command follows, run by the same shell as with a pty. A stop kills that
 process group from a second session on the same connection (``TERM``, then ``KILL`` after
-`KILL_GRACE`; that session is asked for again while sshd's ``MaxSessions`` refuses it, and
-``on_unstopped`` says so when it never opens), then closes the channel. That first line needs a POSIX login shell (sh,
-bash, dash, zsh, ksh); without the pid a stop cannot find the command and says so
+`KILL_GRACE`; that session is asked for again while sshd's ``MaxSessions`` refuses it), then
+closes the channel. That first line needs a POSIX login shell (sh, bash, dash, zsh, ksh).
+A stop that cannot find the command, or cannot open its kill session, says so
 (``on_unstopped``). Stdin is at end of file; stdout and stderr are read as they come, each
 line whole.
 
@@ -27,6 +27,7 @@ Output is read in chunks, never with ``readline``: a line without end would be
 held whole in memory. Lines are cut at `cockpit.output.MAX_LINE` characters as
 they are read (marked "(truncated)"; the rest of the line is dropped unread).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -241,15 +242,13 @@ async def _stop_plain(conn: asyncssh.SSHClientConnection, session: _PlainSession
                       unstopped: Callable[[str], None]) -> None:
     """Kill the process group of a command without a pty (its pid awaited a moment if not told yet).
     Nothing is killed once the channel has closed: the group's id could then belong to another."""
+    why: str | None
     try:
         async with asyncio.timeout(PGID_WAIT):
             pgid = await asyncio.shield(session.pgid)
     except (TimeoutError, asyncio.CancelledError):
-        if not session.closed:
-            unstopped("its process id never came (is the login shell POSIX?): the remote command may "
-                      "still be running")
-        return
-    if not session.closed:
-        why = await _kill_group(conn, pgid)
-        if why is not None:
-            unstopped(f"{why}: the remote command may still be running")
+        why = None if session.closed else "its process id never came (is the login shell POSIX?)"
+    else:
+        why = None if session.closed else await _kill_group(conn, pgid)
+    if why is not None:
+        unstopped(f"{why}: the remote command may still be running")

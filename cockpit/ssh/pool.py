@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 import asyncssh
 
 from cockpit.profile.model import Profile
-from cockpit.ssh import directauth
 from cockpit.ssh.errors import SshError, describe, is_transient
 from cockpit.ssh.hostkeys import VerifyingClient, refusal
 from cockpit.ssh.limits import FdBudget, ensure_fd_limit
@@ -133,7 +132,6 @@ class SshPool:
         *,
         backoff: tuple[float, ...] = BACKOFF,
     ) -> None:
-        directauth.install()
         self._profile = profile
         self._on_event = on_event
         self._backoff = backoff

@@ -11,9 +11,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import pytest
+
 from cockpit.profile.model import CockpitSettings, Profile, SshSettings, StepSpec
 from tests.runner.cluster import SshdCluster
 from tests.support.sshd import TestSshd
+
+# every contract of a command holds with a pty and without one (``pty = false``)
+PTY_BOTH = pytest.mark.parametrize("pty", [True, False], ids=["pty", "no-pty"])
 
 HOSTS = {f"h{i:02d}": f"127.0.2.{i}" for i in range(1, 21)}
 DEAD = {"dead-1": "127.0.3.1", "dead-2": "127.0.3.2"}  # nothing listens there: connection refused

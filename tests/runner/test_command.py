@@ -18,10 +18,8 @@ import pytest
 
 from cockpit.ssh.command import CommandLost, run_command
 from cockpit.ssh.pool import SshPool
-from tests.runner.helpers import alive, kill_quietly, pids_in, poll
+from tests.runner.helpers import PTY_BOTH, alive, kill_quietly, pids_in, poll
 from tests.support.sshd import TestSshd
-
-BOTH = pytest.mark.parametrize("pty", [True, False], ids=["pty", "no-pty"])
 
 
 async def _run(pool: SshPool, command: str, timeout: float = 20.0, pty: bool = True) -> tuple[int, list[str]]:
@@ -30,7 +28,7 @@ async def _run(pool: SshPool, command: str, timeout: float = 20.0, pty: bool = T
     return await run_command(conn, command, timeout=timeout, on_line=lines.append, pty=pty), lines
 
 
-@BOTH
+@PTY_BOTH
 async def test_a_command_that_asks_a_question_reads_end_of_file_at_once(pool: SshPool, pty: bool) -> None:
     t0 = time.monotonic()
     status, lines = await _run(pool, 'read -r answer; s=$?; echo "read $s [$answer]"', timeout=15, pty=pty)
@@ -38,7 +36,7 @@ async def test_a_command_that_asks_a_question_reads_end_of_file_at_once(pool: Ss
     assert time.monotonic() - t0 < 10          # not its timeout
 
 
-@BOTH
+@PTY_BOTH
 async def test_lines_arrive_whole_without_their_line_ends(pool: SshPool, pty: bool) -> None:
     # 3,000 lines of 2-byte characters: packets split some of them in the middle of a character
     status, lines = await _run(pool, "printf 'a\\r\\nb\\n'; for i in $(seq 3000); do echo éééé; done; printf 'last'",
@@ -48,19 +46,19 @@ async def test_lines_arrive_whole_without_their_line_ends(pool: SshPool, pty: bo
     assert lines[2:-1] == ["éééé"] * 3000
 
 
-@BOTH
+@PTY_BOTH
 @pytest.mark.parametrize(("command", "status"), [("true", 0), ("exit 3", 3), ("echo x; exit 255", 255)])
 async def test_the_exit_status_is_returned(pool: SshPool, command: str, status: int, pty: bool) -> None:
     assert (await _run(pool, command, pty=pty))[0] == status
 
 
-@BOTH
+@PTY_BOTH
 async def test_a_command_killed_by_a_signal_is_lost_with_the_signal(pool: SshPool, pty: bool) -> None:
     with pytest.raises(CommandLost, match="killed by signal KILL"):
         await _run(pool, "echo before; kill -KILL $$", pty=pty)
 
 
-@BOTH
+@PTY_BOTH
 async def test_a_failing_listener_stops_the_command_and_its_error_comes_back(pool: SshPool, remote_dir: Path,
                                                                              pty: bool) -> None:
     conn = await pool.connection("h01")
@@ -83,7 +81,7 @@ async def test_a_failing_listener_stops_the_command_and_its_error_comes_back(poo
     assert await run_command(conn, "echo again", timeout=10, on_line=lambda _: None, pty=pty) == 0
 
 
-@BOTH
+@PTY_BOTH
 async def test_a_connection_dropped_under_a_command_loses_it_clearly(pool: SshPool, pty: bool) -> None:
     conn = await pool.connection("h02")
     seen = asyncio.Event()

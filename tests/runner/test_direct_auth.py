@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from cockpit.profile.model import Profile
 from cockpit.ssh import directauth
 from cockpit.ssh.hostkeys import VerifyingClient
 from cockpit.ssh.pool import SshPool
-from tests.runner.helpers import make_profile
+from tests.runner.helpers import make_profile, poll
 from tests.support.sshd import TestSshd, keygen
 
 HOST = "auth-1"
@@ -97,14 +96,18 @@ async def test_sign_first_false_asks_first_as_ssh_does(sshd: TestSshd) -> None:
     assert requests_since(sshd, mark) == ["none", "publickey", "postponed", "publickey"]
 
 
+async def connect_bare(sshd: TestSshd, **kwargs: Any) -> None:
+    """Connect and close with asyncssh itself (no pool), by address."""
+    conn = await asyncssh.connect(next(iter(sshd.hosts.values())), port=sshd.port, username=sshd.user,
+                                  known_hosts=str(sshd.known_hosts), config=None, **kwargs)
+    conn.close()
+    await conn.wait_closed()
+
+
 async def test_other_asyncssh_clients_in_the_process_are_left_as_they_were(sshd: TestSshd) -> None:
     assert directauth.install()
     mark = sshd.log.stat().st_size
-    conn = await asyncssh.connect(next(iter(sshd.hosts.values())), port=sshd.port, username=sshd.user,
-                                  client_keys=[str(sshd.client_key)], known_hosts=str(sshd.known_hosts),
-                                  config=None)
-    conn.close()
-    await conn.wait_closed()
+    await connect_bare(sshd, client_keys=[str(sshd.client_key)])
     assert requests_since(sshd, mark) == ["none", "publickey", "postponed", "publickey"]
 
 
@@ -115,10 +118,8 @@ def agent(sshd: TestSshd, tmp_path: Path) -> Iterator[Path]:
     proc = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 10
-        while not sock.exists():
-            assert proc.poll() is None and time.monotonic() < deadline, "ssh-agent did not start"
-            time.sleep(0.01)
+        poll(lambda: sock.exists() or proc.poll() is not None, 10, "the ssh-agent socket")
+        assert proc.poll() is None, "ssh-agent exited"
         subprocess.run(["ssh-add", str(sshd.client_key)], env={**os.environ, "SSH_AUTH_SOCK": str(sock)},
                        check=True, capture_output=True, timeout=10)
         yield sock
@@ -132,11 +133,7 @@ async def test_an_agent_key_is_asked_about_before_it_is_used(sshd: TestSshd, age
     directauth.install()
     mark = sshd.log.stat().st_size
     client = VerifyingClient(lambda c, exc: None, direct_auth=True)
-    conn = await asyncssh.connect(next(iter(sshd.hosts.values())), port=sshd.port, username=sshd.user,
-                                  agent_path=str(agent), known_hosts=str(sshd.known_hosts),
-                                  config=None, client_factory=lambda: client)
-    conn.close()
-    await conn.wait_closed()
+    await connect_bare(sshd, agent_path=str(agent), client_factory=lambda: client)
     got = requests_since(sshd, mark)
     assert got[:3] == ["publickey", "postponed", "publickey"], got
 

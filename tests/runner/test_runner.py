@@ -14,7 +14,17 @@ from cockpit.runner import Runner, RunnerError, StepCancelled
 from cockpit.ssh import RemoteCommandError, SshError
 from cockpit.ssh.pool import MAX_SESSIONS, SshPool
 from tests.runner.cluster import SshdCluster
-from tests.runner.helpers import HOSTS, LOCAL_ADDR, alive, kill_quietly, make_profile, pids_in, poll, step
+from tests.runner.helpers import (
+    HOSTS,
+    LOCAL_ADDR,
+    PTY_BOTH,
+    alive,
+    kill_quietly,
+    make_profile,
+    pids_in,
+    poll,
+    step,
+)
 from tests.support.sshd import TestSshd
 
 
@@ -100,7 +110,7 @@ async def test_parallel_concurrency_limit_is_respected(runner: Runner, pool: Ssh
     assert time.monotonic() - t0 >= 0.3 * 20 / 3  # 7 waves
 
 
-@pytest.mark.parametrize("pty", [True, False], ids=["pty", "no-pty"])
+@PTY_BOTH
 async def test_timeout_stops_the_hung_command_and_others_succeed(runner: Runner, remote_dir: Path, pty: bool) -> None:
     cmd = f'if [ "{LOCAL_ADDR}" = 127.0.2.2 ]; then echo $$ > {remote_dir}/pid-hung; exec sleep 30; fi; echo fine'
     result = await runner.run(step(cmd, timeout=1.0, pty=pty), hosts=["h01", "h02", "h03"])
@@ -117,7 +127,7 @@ async def test_timeout_stops_the_hung_command_and_others_succeed(runner: Runner,
         kill_quietly(pid)
 
 
-@pytest.mark.parametrize("pty", [True, False], ids=["pty", "no-pty"])
+@PTY_BOTH
 async def test_cancel_stops_every_host_and_reports_what_each_did(runner: Runner, remote_dir: Path, pty: bool) -> None:
     cmd = (f'if [ "{LOCAL_ADDR}" = 127.0.2.1 ]; then echo quick; exit 0; fi; '
            f"echo $$ > {remote_dir}/pid-{LOCAL_ADDR}; exec sleep 30")
@@ -144,7 +154,7 @@ async def test_cancel_stops_every_host_and_reports_what_each_did(runner: Runner,
             kill_quietly(pid)
 
 
-@pytest.mark.parametrize("pty", [True, False], ids=["pty", "no-pty"])
+@PTY_BOTH
 async def test_verify_decides_the_step(runner: Runner, pty: bool) -> None:
     ok = await runner.run(step("true", pty=pty,
                                verify=VerifySpec("echo paused; exit 1", exit_status=1, output="^paused$")),
