@@ -237,7 +237,16 @@ class Runner:
             async with gate:
                 await self._on_host(job, run)
 
-        await asyncio.gather(*(one(r) for r in job.runs.values()))
+        tasks = [asyncio.ensure_future(one(r)) for r in job.runs.values()]
+        try:
+            await asyncio.gather(*tasks)
+        except asyncio.CancelledError:
+            # gather has cancelled every host, and gives up at the first one done cancelling; a
+            # host without a pty is still killing its command from a second session then (a
+            # second cancel would cut that short). The step is over, and each host reported
+            # once, only when every host's stop is.
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
 
     async def _serial(self, job: _Job, detail: dict[str, object]) -> None:
         runs = list(job.runs.values())

@@ -25,6 +25,7 @@ from tests.runner.helpers import (
     poll,
     step,
 )
+from tests.support.poll import until
 from tests.support.sshd import TestSshd
 
 
@@ -305,3 +306,29 @@ async def test_without_a_pty_steps_stopped_at_once_on_a_host_at_sshd_default_max
             kill_quietly(pid)
         await pool.close()
         server.stop()
+
+
+async def test_without_a_pty_a_cancelled_step_ends_once_every_host_is_stopped_and_reports_each_once(
+        runner: Runner, remote_dir: Path) -> None:
+    """h03's command ignores TERM, so its stop takes KILL_GRACE and a KILL; h02's dies at TERM. The
+    cancelled step must not end (nor report a host) before h03's stop has: once, and the process dead."""
+    cmd = (f'echo $$ > {remote_dir}/pid-{LOCAL_ADDR}; if [ "{LOCAL_ADDR}" = 127.0.2.3 ]; then trap "" TERM; fi; '
+           "echo started; exec sleep 30")
+    done: list[HostResult] = []
+    started: set[str] = set()
+    task = asyncio.create_task(runner.run(step(cmd, pty=False), hosts=["h02", "h03"], on_host_done=done.append,
+                                          on_output=lambda line: started.add(line.host)))
+    await until(lambda: started == {"h02", "h03"}, 10, "both commands to start")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError) as caught:
+        await task
+    pids = pids_in(remote_dir)
+    try:
+        assert isinstance(caught.value, StepCancelled)
+        assert sorted(h.host for h in done) == ["h02", "h03"], done
+        assert {h.host: h.error for h in caught.value.result.hosts} == {
+            "h02": "cancelled; remote command stopped", "h03": "cancelled; remote command stopped"}
+        assert not any(alive(pid) for pid in pids.values()), pids   # dead already: no polling
+    finally:
+        for pid in pids.values():
+            kill_quietly(pid)
