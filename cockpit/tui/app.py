@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.await_complete import AwaitComplete
+from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.events import Key, Resize
@@ -53,6 +54,7 @@ from cockpit.tui import present
 from cockpit.tui.actions import StepActions
 from cockpit.tui.commands import StepCommands
 from cockpit.tui.hosts import HostsScreen, host_rows
+from cockpit.tui.modal import Palette
 from cockpit.tui.pair import HandOverScreen, PairCommands
 from cockpit.tui.screens import (
     SMALL_HEIGHT,
@@ -317,6 +319,16 @@ class CockpitApp(StepActions):
             return AwaitComplete(nothing()).call_next(self)
         return super().pop_screen()
 
+    def action_command_palette(self) -> None:
+        """One palette at a time, that closes only itself. Textual's own check looks at the top screen
+        only, so a dialog that opened over the palette (an approval request, a hand-over offer) let
+        ctrl+p open a second one, and the app died (DuplicateIds)."""
+        if any(isinstance(s, CommandPalette) for s in self.screen_stack):
+            self.notify("the command palette is already open, under this dialog", timeout=4)
+            return
+        if self.use_command_palette:
+            self.push_screen(Palette(id="--command-palette"))
+
     def refresh_all(self) -> None:
         self._is_driver = self.feed.status().is_driver if self.feed is not None else False
         self.journal_path = self.feed.status().journal_path if self.feed is not None else None
@@ -393,7 +405,7 @@ class CockpitApp(StepActions):
     def _close_cancel_dialog(self, step_id: str) -> None:
         """A "Cancel …?" dialog about a step that has ended asks about nothing: close it, say why."""
         for screen in self.screen_stack[1:]:
-            if isinstance(screen, YesNoScreen) and screen.about_step == step_id and screen.is_active:
+            if isinstance(screen, YesNoScreen) and screen.about_step == step_id:   # covered: closes when uncovered
                 screen.dismiss(False)
                 self.notify(f"{step_id} ended before it was cancelled", timeout=6)
 
@@ -758,10 +770,21 @@ class CockpitApp(StepActions):
     def action_checklist_cursor_up(self) -> None:
         self.checklist.action_cursor_up()
 
+    def _overtaken(self, action: str, row_id: str) -> bool:
+        """A checklist key whose message arrives once another screen has opened (keys that came together:
+        Enter then ctrl+p) is ignored, and the screen says so: its dialog would open over the newer one."""
+        if self.screen is self.checklist.screen:
+            return False
+        key = keys.display(keys.app_key(self.profile, action))
+        self.notify(f"{key} on {row_id} ignored: another window opened first", severity="warning", timeout=5)
+        return True
+
     @on(Checklist.Selected)
     def _selected(self, message: Checklist.Selected) -> None:
         """Enter: a step that can run (never run, or its last run did not succeed) opens its confirmation;
         a step that succeeded or runs, and a check, open their detail."""
+        if self._overtaken("select", message.row_id):
+            return
         if message.kind == "step":
             session = self.session
             state = session.state_of(message.row_id) if session is not None else "idle"
@@ -772,7 +795,8 @@ class CockpitApp(StepActions):
 
     @on(Checklist.Detail)
     def _detail(self, message: Checklist.Detail) -> None:
-        self.show_detail(message.kind, message.row_id)
+        if not self._overtaken("toggle", message.row_id):
+            self.show_detail(message.kind, message.row_id)
 
     def show_detail(self, row_kind: str, row_id: str) -> None:
         """A step's per-host results (exit codes, output) or a check's history; clears the failure mark."""

@@ -18,9 +18,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from cockpit.tui.modal import Modal
 from cockpit.tui.screens import MODAL_CSS
 
 
@@ -45,7 +45,7 @@ class ApprovalAnswer:
     reason: str = ""
 
 
-class ApprovalScreen(ModalScreen[ApprovalAnswer | None]):
+class ApprovalScreen(Modal[ApprovalAnswer | None]):
     """Approve (typed environment) or refuse (reason) the driver's request."""
 
     DEFAULT_CSS = MODAL_CSS

@@ -16,13 +16,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from cockpit.escape import terminal
 from cockpit.kinds import step_kind
 from cockpit.profile.model import Profile, StepSpec
 from cockpit.session import Session
+from cockpit.tui.modal import Modal
 from cockpit.tui.screens import MODAL_CSS
 from widgets.hosts import FILTERS, HostList, HostRow, counts_text, header_text, next_filter
 
@@ -88,7 +88,7 @@ def host_rows(profile: Profile, step: StepSpec, session: Session | None, live: A
     return tuple(rows)
 
 
-class HostsScreen(ModalScreen[None]):
+class HostsScreen(Modal[None]):
     """Every host of one step; ``f`` cycles the filter, Escape closes."""
 
     DEFAULT_CSS = MODAL_CSS + """

@@ -14,16 +14,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+from cockpit.tui.modal import Modal
 from cockpit.tui.screens import MODAL_CSS
 
 if TYPE_CHECKING:
     from cockpit.tui.app import CockpitApp
 
 
-class HandOverScreen(ModalScreen[str | None]):
+class HandOverScreen(Modal[str | None]):
     """Asks the Unix user to hand over to."""
 
     DEFAULT_CSS = MODAL_CSS

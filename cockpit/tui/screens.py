@@ -12,8 +12,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
+
+from cockpit.tui.modal import Modal
 
 # Global (unscoped) rules, limited to our modals by the class: scoped DEFAULT_CSS would prefix
 # every selector with the screen's own type, and "ModalScreen > Vertical" would match nothing.
@@ -76,7 +77,7 @@ class Confirmed:
     override: bool
 
 
-class ConfirmStepScreen(ModalScreen[Confirmed | None]):
+class ConfirmStepScreen(Modal[Confirmed | None]):
     """Shows what will run where, the preview, and asks (typed) confirmation."""
 
     DEFAULT_CSS = MODAL_CSS
@@ -193,7 +194,7 @@ class Ticked:
     confirmation: str | None = None  # the typed environment name (``confirm = "type"`` steps)
 
 
-class ManualTickScreen(ModalScreen[Ticked | None]):
+class ManualTickScreen(Modal[Ticked | None]):
     """Tick a manual step, with an optional note (and the environment typed, when it asks for it)."""
 
     DEFAULT_CSS = MODAL_CSS
@@ -244,7 +245,7 @@ class ManualTickScreen(ModalScreen[Ticked | None]):
         self.dismiss(None)
 
 
-class YesNoScreen(ModalScreen[bool]):
+class YesNoScreen(Modal[bool]):
     """A question with Yes / No (Enter: yes, Escape: no)."""
 
     DEFAULT_CSS = MODAL_CSS
@@ -282,7 +283,7 @@ class YesNoScreen(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class FilterScreen(ModalScreen[str | None]):
+class FilterScreen(Modal[str | None]):
     """Type a step id to filter the log (empty: show all)."""
 
     DEFAULT_CSS = MODAL_CSS
@@ -313,7 +314,7 @@ class FilterScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Modal[None]):
     """Every key: the app's own and every step's."""
 
     SCOPED_CSS = False
@@ -373,7 +374,7 @@ LEGEND: tuple[tuple[str, str, str], ...] = (
 )
 
 
-class DetailScreen(ModalScreen[None]):
+class DetailScreen(Modal[None]):
     """A step's or a check's detail: per-host results with exit codes and output, or check history."""
 
     DEFAULT_CSS = MODAL_CSS

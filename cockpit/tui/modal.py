@@ -1,0 +1,86 @@
+"""Dialogs, and the command palette, that only ever close themselves.
+
+Textual's `Screen.dismiss` pops whatever screen is on top, not the one dismissed. Keys that
+arrive together (a fast typist, or a browser visitor's keys batched over the websocket) can
+make a screen dismiss itself twice (two Enters in the command palette, a submit and a button),
+and the second dismiss popped the screen beneath it: the dialog the operator was answering,
+or with only the main screen left, the app itself (ScreenStackError). And a dialog closed by
+an event while another screen covered it (a "Cancel step?" whose step ended under the open
+palette) popped the palette instead.
+
+`dismiss` here acts on its own screen only:
+
+- on top: closes as usual;
+- covered by another screen: closes the moment it is on top again, with the result given now;
+- already closed: does nothing.
+
+Each was found by posting a browser visitor's keys to the app as they arrive, together
+(``tests/tui/test_keys_together.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from textual import work
+from textual.await_complete import AwaitComplete
+from textual.command import CommandPalette
+from textual.css.query import NoMatches
+from textual.events import ScreenResume
+from textual.screen import ModalScreen, Screen
+
+ResultT = TypeVar("ResultT")
+
+
+def _done(screen: Screen[Any]) -> AwaitComplete:
+    async def nothing() -> None:
+        return None
+
+    return AwaitComplete(nothing()).call_next(screen)
+
+
+class ClosesOnlyItself:
+    """Mixin, the first base of a `Screen` subclass: `dismiss` never pops another screen (module
+    docstring). Not a Screen itself: that would reorder Textual's own bases (the palette's
+    component classes went missing)."""
+
+    _deferred: tuple[Any] | None = None
+
+    def dismiss(self, result: Any = None) -> AwaitComplete:
+        screen: Screen[Any] = self  # type: ignore[assignment]  # mixed into Screen subclasses only
+        stack = screen.app.screen_stack
+        if screen not in stack:
+            return _done(screen)                 # dismissed already: a second dismiss is a no-op
+        if stack[-1] is not screen:
+            self._deferred = (result,)           # covered: close when uncovered
+            return _done(screen)
+        return super().dismiss(result)  # type: ignore[misc,no-any-return]
+
+    def on_screen_resume(self, _: ScreenResume) -> None:
+        """Textual calls this by name on every class of the screen's MRO, mixins included."""
+        if self._deferred is not None:
+            (result,) = self._deferred
+            self._deferred = None
+            self.dismiss(result)
+
+
+class Modal(ClosesOnlyItself, ModalScreen[ResultT], Generic[ResultT]):
+    """The base of every cockpit dialog."""
+
+
+class Palette(ClosesOnlyItself, CommandPalette):
+    """Textual's command palette, closing only itself (its Enter handler dismisses once per Enter).
+
+    Its search also ends quietly when the palette closed under it: a key typed just before the
+    Enter that closed it starts a search that finds the palette's list already gone, and Textual
+    let that NoMatches end the whole app.
+    """
+
+    @work(exclusive=True, group=CommandPalette._GATHER_COMMANDS_GROUP)
+    async def _gather_commands(self, search_value: str) -> None:
+        search = CommandPalette._gather_commands.__wrapped__  # type: ignore[attr-defined]  # Textual's, unwrapped
+        try:
+            await search(self, search_value)
+        except NoMatches:
+            if self in self.app.screen_stack:
+                raise                               # open, so a real fault: let it show
