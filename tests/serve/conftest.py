@@ -138,7 +138,6 @@ class Served:
     proc: subprocess.Popen[str]
     url: str
     err_lines: list[str] = field(default_factory=list)
-    out_lines: list[str] = field(default_factory=list)     # textual-serve copies a visitor's stderr here
 
     @property
     def base(self) -> str:
@@ -150,10 +149,6 @@ class Served:
 
     def stderr_text(self) -> str:
         return "".join(self.err_lines)
-
-    def output(self) -> str:
-        """Everything the server printed after its URL: its log, and any visitor process's stderr."""
-        return "".join(self.out_lines) + self.stderr_text()
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, str, dict[str, str]]:
         req = urllib.request.Request(self.base.rstrip("/") + path, headers=headers or {})
@@ -187,14 +182,13 @@ def serve_factory(stage: Stage) -> Iterator[Callable[..., Served]]:
         line = proc.stdout.readline().strip()
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/\?token=[A-Za-z0-9_-]{20,}", line), (line, proc.stderr.read())
         served = Served(proc, line)
+        err = proc.stderr
 
-        def pump(stream: Any, into: list[str]) -> None:
-            for text in stream:
-                into.append(text)
+        def pump() -> None:
+            for text in err:
+                served.err_lines.append(text)
 
-        # both pipes drained: an unread stdout would fill and stall the server
-        threading.Thread(target=pump, args=(proc.stderr, served.err_lines), daemon=True).start()
-        threading.Thread(target=pump, args=(proc.stdout, served.out_lines), daemon=True).start()
+        threading.Thread(target=pump, daemon=True).start()
         made.append(served)
         return served
 
