@@ -54,7 +54,7 @@ from cockpit.tui import present
 from cockpit.tui.actions import StepActions
 from cockpit.tui.commands import StepCommands
 from cockpit.tui.hosts import HostsScreen, host_rows
-from cockpit.tui.modal import Palette
+from cockpit.tui.modal import Palette, nothing_to_await
 from cockpit.tui.pair import HandOverScreen, PairCommands
 from cockpit.tui.screens import (
     SMALL_HEIGHT,
@@ -309,14 +309,11 @@ class CockpitApp(StepActions):
         self.refresh_all()
 
     def pop_screen(self) -> AwaitComplete:
-        """Never pop the main screen: Textual's command palette dismisses itself once per Enter, so two
-        quick Enters (a fast typist, keys arriving together through a browser) popped the screen under
-        it too, and with only the main screen left the app died (ScreenStackError)."""
+        """Never pop the main screen. Our own screens close only themselves (`cockpit.tui.modal`), but
+        Textual's (the theme picker is a plain CommandPalette) dismiss once per Enter, and a second
+        dismiss with only the main screen left killed the app (ScreenStackError)."""
         if len(self.screen_stack) <= 1:
-            async def nothing() -> None:
-                return None
-
-            return AwaitComplete(nothing()).call_next(self)
+            return nothing_to_await(self)
         return super().pop_screen()
 
     def action_command_palette(self) -> None:

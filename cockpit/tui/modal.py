@@ -27,16 +27,18 @@ from textual.await_complete import AwaitComplete
 from textual.command import CommandPalette
 from textual.css.query import NoMatches
 from textual.events import ScreenResume
+from textual.message_pump import MessagePump
 from textual.screen import ModalScreen, Screen
 
 ResultT = TypeVar("ResultT")
 
 
-def _done(screen: Screen[Any]) -> AwaitComplete:
+def nothing_to_await(node: MessagePump) -> AwaitComplete:
+    """What a pop or dismiss that does nothing returns (callers may await it, as Textual's own)."""
     async def nothing() -> None:
         return None
 
-    return AwaitComplete(nothing()).call_next(screen)
+    return AwaitComplete(nothing()).call_next(node)
 
 
 class ClosesOnlyItself:
@@ -50,10 +52,10 @@ class ClosesOnlyItself:
         screen: Screen[Any] = self  # type: ignore[assignment]  # mixed into Screen subclasses only
         stack = screen.app.screen_stack
         if screen not in stack:
-            return _done(screen)                 # dismissed already: a second dismiss is a no-op
+            return nothing_to_await(screen)                 # dismissed already: a second dismiss is a no-op
         if stack[-1] is not screen:
             self._deferred = (result,)           # covered: close when uncovered
-            return _done(screen)
+            return nothing_to_await(screen)
         return super().dismiss(result)  # type: ignore[misc,no-any-return]
 
     def on_screen_resume(self, _: ScreenResume) -> None:
