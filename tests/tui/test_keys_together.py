@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -59,15 +59,10 @@ def alive(app: CockpitApp) -> bool:
 
 
 @pytest.fixture
-def driver(make_profile: Callable[..., Profile], hanging_source: HttpStub) -> Iterator[Callable[[], CockpitApp]]:
-    controllers: list[Controller] = []
-
-    def make() -> CockpitApp:
-        profile = make_profile(hanging_source.url("/healthz"))
-        controllers.append(Controller(profile))
-        return CockpitApp(profile, controller=controllers[-1])
-
-    yield make
+def driver_app(make_profile: Callable[..., Profile], hanging_source: HttpStub) -> CockpitApp:
+    """The driver's cockpit on the suite's real sshd."""
+    profile = make_profile(hanging_source.url("/healthz"))
+    return CockpitApp(profile, controller=Controller(profile))
 
 
 def served(tmp_path: Path) -> tuple[CockpitApp, ObserverController]:
@@ -82,8 +77,8 @@ def served(tmp_path: Path) -> tuple[CockpitApp, ObserverController]:
 
 
 async def test_an_enter_handled_after_ctrl_p_opened_the_palette_is_ignored_and_says_so(
-        driver: Callable[[], CockpitApp]) -> None:
-    app = driver()
+        driver_app: CockpitApp) -> None:
+    app = driver_app
     async with app.run_test(size=(120, 36)) as pilot:
         await until(lambda: app.controller is not None and app.controller.is_driver, what="driver lock")
         while (row := app.checklist.current()) is not None and row[1] != "touch":
