@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import asyncssh
 
+from cockpit.collector import full_collections_deferred
 from cockpit.durations import format_duration
 from cockpit.output import Tail
 from cockpit.profile.model import Profile, StepSpec
@@ -110,7 +111,8 @@ class Runner:
         detail: dict[str, object] = {}
         mode = {"parallel": self._parallel, "serial": self._serial, "once": self._once}[step.run]
         try:
-            await mode(job, detail)
+            with full_collections_deferred():   # not a walk over every connection in the middle of a fan-out
+                await mode(job, detail)
         except asyncio.CancelledError:
             for run in job.runs.values():
                 if run.result is None and (step.run != "once" or run.started is not None):

@@ -14,6 +14,9 @@ connections (cockpit's pool, the same cipher), in a rotated order each repeat:
 - ``Runner``: the whole step (``Runner.run``: session slots, per-host results);
 - the last two again with ``pty = false`` (no terminal; the shell tells its pid first).
 
+The ``gc`` columns: this process's time in garbage collections during the variant, and its
+longest single collection (the event loop, and so the screen, stands still that long).
+
 Beside the client's CPU, the sshds' (every ``sshd*`` process and the session processes it has
 reaped, from ``/proc/<pid>/stat``; run it with no other sshd busy): the work a variant costs the hosts.
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import resource
 import statistics
@@ -45,6 +49,26 @@ from cockpit.ssh.pool import SshPool  # noqa: E402
 from tests.bench import fanout_peers as peers  # noqa: E402
 from tests.bench.fleet import COMMAND, MAX_STARTUPS, addresses, floor_fanout  # noqa: E402
 from tests.runner.cluster import running_cluster  # noqa: E402
+
+
+class CollectorClock:
+    """Time this process spends in garbage collections (``gc.callbacks``): in all, and the longest
+    single one (a pause of the event loop: the screen and every connection wait)."""
+
+    def __init__(self) -> None:
+        self.total = self.longest = self._start = 0.0
+        gc.callbacks.append(self._tick)
+
+    def _tick(self, phase: str, info: dict[str, int]) -> None:
+        now = time.perf_counter()
+        if phase == "start":
+            self._start = now
+        else:
+            self.total += now - self._start
+            self.longest = max(self.longest, now - self._start)
+
+    def reset(self) -> None:
+        self.total = self.longest = 0.0
 
 
 def cpu() -> float:
@@ -103,20 +127,24 @@ async def measure(fleet: peers.Fleet, repeat: int) -> None:
             "run_command, no pty": lambda: command_layer(conns, pty=False),
             "Runner, no pty": lambda: peers.cockpit_open(runner, COMMAND, pty=False),
         }
-        runs: dict[str, list[tuple[float, float, float, int]]] = {name: [] for name in variants}
+        runs: dict[str, list[tuple[float, float, float, float, float, int]]] = {name: [] for name in variants}
         names = list(variants)
+        collector = CollectorClock()
         for turn in range(repeat):
             for name in names[turn % len(names):] + names[:turn % len(names)]:
+                collector.reset()
                 c0, s0, t0 = cpu(), server_cpu(), time.perf_counter()
                 ok = await variants[name]()
                 wall = time.perf_counter() - t0
-                runs[name].append((wall, cpu() - c0, server_cpu() - s0, ok))
+                runs[name].append((wall, cpu() - c0, server_cpu() - s0, collector.total, collector.longest, ok))
         base = [statistics.median(r[i] for r in runs["floor"]) for i in range(3)]
-        print(f"  {'':<20} {'wall':>8} {'x':>6} {'client CPU':>11} {'x':>6} {'sshd CPU':>9} {'x':>6}  ok")
+        print(f"  {'':<20} {'wall':>8} {'x':>6} {'client CPU':>11} {'x':>6} {'sshd CPU':>9} {'x':>6}"
+              f" {'gc':>6} {'longest':>8}  ok")
         for name, got in runs.items():
-            wall, used, server = (statistics.median(r[i] for r in got) for i in range(3))
+            wall, used, server, in_gc, longest = (statistics.median(r[i] for r in got) for i in range(5))
             print(f"  {name:<20} {wall:7.2f}s {wall / base[0]:5.2f}x {used:10.2f}s {used / base[1]:5.2f}x"
-                  f" {server:8.2f}s {server / base[2]:5.2f}x  {min(r[3] for r in got)}/{len(conns)}", flush=True)
+                  f" {server:8.2f}s {server / base[2]:5.2f}x {in_gc:5.2f}s {longest * 1000:6.0f}ms"
+                  f"  {min(r[5] for r in got)}/{len(conns)}", flush=True)
     finally:
         await pool.close()
 

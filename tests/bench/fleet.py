@@ -20,7 +20,11 @@ machine. Printed per N:
   its step says ``pty = false``: both are measured);
   for reference the same on bare asyncssh's own connections (its default cipher); and
   parallel-ssh's ``ParallelSSHClient`` re-running on its open sessions, without and with
-  a pty (measured right after the others, in each repeat);
+  a pty (measured right after the others, in each repeat). The fan-outs on cockpit's
+  connections run ``--fanout-rounds`` times per repeat (2: one order, then its reverse), each
+  once the machine is quiet again (85 % idle over 0.1 s, 5 s at most), and each of cockpit's
+  is also divided by its floor's in the same round: the ``paired`` line gives the median of
+  those ratios, their middle half and how many rounds were within 1.1x;
 - **fresh (connect + run + close)**: cockpit, the asyncssh floor, parallel-ssh, the ssh
   CLI with ``xargs -P 10`` (10: under MaxStartups), ``ansible -m shell -f 50`` (200 and
   500 hosts only);
@@ -163,10 +167,46 @@ FANOUT_ROWS = (FANOUT_BASE, "fan-out floor with a pty, cockpit's connections", "
                "fan-out parallel-ssh (open)", "fan-out parallel-ssh with a pty (open)")
 
 
+# each of cockpit's fan-outs against the floor it is compared with, timed in the same round
+PAIRED = (("fan-out cockpit, pty = false (open)", FANOUT_BASE),
+          ("fan-out cockpit (open)", "fan-out floor with a pty, cockpit's connections"))
+
+
+def paired_key(name: str) -> str:
+    return f"paired: {name}"
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """All CPU ticks and the idle ones so far, from ``/proc/stat`` (every core)."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:]]
+    return sum(ticks), ticks[3] + ticks[4]   # idle + iowait
+
+
+async def quiet(idle_share: float = 0.85, window: float = 0.1, at_most: float = 5.0) -> None:
+    """Wait until the machine was at least ``idle_share`` idle over ``window`` seconds (at most
+    ``at_most``): the session processes of the last fan-out are still being reaped when it returns,
+    and the next contender would pay for them."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + at_most
+    while loop.time() < give_up:
+        total0, idle0 = cpu_ticks()
+        await asyncio.sleep(window)
+        total1, idle1 = cpu_ticks()
+        if total1 > total0 and (idle1 - idle0) / (total1 - total0) >= idle_share:
+            return
+
+
 async def measure_connect_and_fanout(fleet: peers.Fleet, repeat: int, fresh: bool = True,
-                                     pssh: bool = True) -> dict[str, Runs]:
+                                     pssh: bool = True, fanout_rounds: int = 2) -> dict[str, Runs]:
     """Each repeat runs the contenders in a rotated order, after one warm-up connect (not counted):
-    on a 2-core machine shared with the sshds, whoever goes first after a pause pays for cold caches."""
+    on a 2-core machine shared with the sshds, whoever goes first after a pause pays for cold caches.
+
+    The fan-outs on cockpit's connections run ``fanout_rounds`` times per repeat, each one after
+    the machine is quiet again, and each of cockpit's is also divided by its floor's time in the
+    same round (``paired: …`` rows, ratios rather than seconds): a ratio of two runs seconds apart
+    does not move with what the rest of the machine does from one minute to the next.
+    """
     out: dict[str, Runs] = {}
 
     def add(key: str, result: tuple[float, int]) -> None:
@@ -205,15 +245,25 @@ async def measure_connect_and_fanout(fleet: peers.Fleet, repeat: int, fresh: boo
                 ok = await peers.cockpit_open(runner, COMMAND, pty)
                 return time.perf_counter() - t0, ok
 
-            # the floor on the same connections (same cipher, same sshd sessions), in a rotated order
+            # the floor on the same connections (same cipher, same sshd sessions): each round runs
+            # the four in an order rotated by the turn, the next round in the reverse order, so that
+            # every one of them stands at every place equally often; each starts on a quiet machine
             parts: list[tuple[str, Callable[[], Awaitable[tuple[float, int]]]]] = [
                 ("fan-out cockpit (open)", lambda: mine(True)),
                 (FANOUT_BASE, lambda: floor_fanout(conns)),
                 ("fan-out floor with a pty, cockpit's connections", lambda: floor_fanout(conns, pty=True)),
                 ("fan-out cockpit, pty = false (open)", lambda: mine(False)),
             ]
-            for name, part in parts[turn % 4:] + parts[:turn % 4]:
-                add(name, await part())
+            order = parts[turn % 4:] + parts[:turn % 4]
+            for r in range(fanout_rounds):
+                took: dict[str, float] = {}
+                for name, part in (order if r % 2 == 0 else order[::-1]):
+                    await quiet()
+                    result = await part()
+                    add(name, result)
+                    took[name] = result[0]
+                for mine_name, floor_name in PAIRED:
+                    out.setdefault(paired_key(mine_name), []).append((took[mine_name] / took[floor_name], 0))
         finally:
             await pool.close()
 
@@ -482,7 +532,17 @@ def row(name: str, runs: Runs, n: int, base: float | None) -> str:
     return f"  {name:<34} {m:8.2f} s  {ratio}  ok {min(ok for _, ok in runs):>4}/{n}  lost {lost:>3}"
 
 
-def run_size(n: int, repeat: int, idle: float, skip: set[str], root: Path) -> None:
+def paired_row(mine: str, floor: str, ratios: list[float], target: float = 1.1) -> str:
+    """Cockpit's fan-out over its floor's, round by round: the median ratio, the middle half of the
+    ratios and how many rounds were within ``target``."""
+    q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+    within = sum(x <= target for x in ratios)
+    return (f"  paired, round by round: {mine.removeprefix('fan-out ')} / {floor.removeprefix('fan-out ')}: "
+            f"median {statistics.median(ratios):.2f}x, middle half {q[0]:.2f}-{q[2]:.2f}x, "
+            f"range {min(ratios):.2f}-{max(ratios):.2f}x; {within} of {len(ratios)} rounds <= {target:g}x")
+
+
+def run_size(n: int, repeat: int, idle: float, skip: set[str], root: Path, fanout_rounds: int = 2) -> None:
     hosts = addresses(n)
     work = root / f"n{n}"
     print(f"\n== N = {n} hosts ({-(-n // 16)} sshds, MaxStartups {MAX_STARTUPS}), `{COMMAND}`, "
@@ -491,7 +551,7 @@ def run_size(n: int, repeat: int, idle: float, skip: set[str], root: Path) -> No
         fleet = peers.Fleet(hosts, cluster.port, cluster.user, cluster.ssh_config, cluster.known_hosts,
                             cluster.client_key, work)
         r = asyncio.run(measure_connect_and_fanout(fleet, repeat, fresh="fresh" not in skip,
-                                                   pssh="parallel-ssh" not in skip))
+                                                   pssh="parallel-ssh" not in skip, fanout_rounds=fanout_rounds))
         floor_c = med(r["connect floor (all at once)"])
         print("  connect (open every host)")
         for name in CONNECT_ROWS:
@@ -506,7 +566,9 @@ def run_size(n: int, repeat: int, idle: float, skip: set[str], root: Path) -> No
         same = med(r["fan-out floor with a pty, cockpit's connections"])
         print(f"  fan-out cockpit / floor with a pty on the same connections: "
               f"{med(r['fan-out cockpit (open)']) / same:.2f}x; cockpit with pty = false / floor: "
-              f"{med(r['fan-out cockpit, pty = false (open)']) / floor_f:.2f}x")
+              f"{med(r['fan-out cockpit, pty = false (open)']) / floor_f:.2f}x (ratios of medians)")
+        for mine_name, floor_name in PAIRED:
+            print(paired_row(mine_name, floor_name, [t for t, _ in r[paired_key(mine_name)]]))
         sys.stdout.flush()
         if "rest" not in skip:
             mine, bare = at_rest(fleet, "cockpit", idle), at_rest(fleet, "floor", idle)
@@ -546,6 +608,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="200,500")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--idle", type=float, default=30.0)
+    parser.add_argument("--fanout-rounds", type=int, default=2,
+                        help="fan-outs on cockpit's connections per repeat (forward, then reverse order)")
     parser.add_argument("--skip", default="",
                         help="comma-separated: fresh, bastion, parallel-ssh, xargs, ansible, rest, batch")
     args = parser.parse_args(argv)
@@ -557,7 +621,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="cockpit-fleet-") as tmp:
         for n in (int(s) for s in args.sizes.split(",")):
             os.environ["XDG_STATE_HOME"] = str(Path(tmp) / f"state{n}")
-            run_size(n, args.repeat, args.idle, {s.strip() for s in args.skip.split(",") if s.strip()}, Path(tmp))
+            run_size(n, args.repeat, args.idle, {s.strip() for s in args.skip.split(",") if s.strip()}, Path(tmp),
+                     fanout_rounds=args.fanout_rounds)
     return 0
 
 

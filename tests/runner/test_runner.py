@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from pathlib import Path
 
 import pytest
 
+from cockpit.collector import NEVER
 from cockpit.profile.model import VerifySpec
 from cockpit.results import HostResult, OutputLine
 from cockpit.runner import Runner, RunnerError, StepCancelled
@@ -178,6 +180,27 @@ async def test_verify_decides_the_step(runner: Runner, pty: bool) -> None:
     failed = await runner.run(step("exit 4", verify=VerifySpec("echo verified")), hosts=["h01"],
                               on_output=lines.append)
     assert failed.hosts[0].verify_ok is None and not [ln for ln in lines if ln.stream == "verify"]
+
+
+async def test_no_full_garbage_collection_while_a_step_runs_and_the_collector_is_back_after(runner: Runner) -> None:
+    """A full collection walks every open connection in one pause (cockpit/collector.py): none while
+    a step runs; the interpreter's thresholds are back once it ends, finished or cancelled."""
+    before = gc.get_threshold()
+    during: list[tuple[int, int, int]] = []
+    result = await runner.run(step("echo one"), hosts=["h01", "h02"],
+                              on_output=lambda line: during.append(gc.get_threshold()))
+    assert result.state == "ok" and len(during) == 2
+    assert {t[2] for t in during} == {NEVER} and gc.get_threshold() == before
+
+    started = asyncio.Event()
+    task = asyncio.create_task(runner.run(step("echo started; exec sleep 30"), hosts=["h01"],
+                                          on_output=lambda line: started.set()))
+    await asyncio.wait_for(started.wait(), 10)
+    assert gc.get_threshold()[2] == NEVER
+    task.cancel()
+    with pytest.raises(StepCancelled):
+        await task
+    assert gc.get_threshold() == before
 
 
 async def test_output_streamed_line_by_line_and_tail_bounded(runner: Runner) -> None:
