@@ -37,7 +37,7 @@ YOUNG = 50_000      # allocations between young collections while a step runs (P
 
 class _Deferral:
     running = 0                          # steps inside the block: the deferral holds while above 0
-    saved: tuple[int, ...] = (700, 10, 10)   # the thresholds to put back (read when the first step starts)
+    saved: tuple[int, ...] = ()          # the thresholds to put back: read when the first step starts
 
 
 _state = _Deferral()
