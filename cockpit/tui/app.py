@@ -28,6 +28,7 @@ from textual.content import Content
 from textual.events import Key, Resize
 from textual.message import Message
 from textual.notifications import SeverityLevel
+from textual.theme import ThemeProvider
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
@@ -310,8 +311,8 @@ class CockpitApp(StepActions):
 
     def pop_screen(self) -> AwaitComplete:
         """Never pop the main screen. Our own screens close only themselves (`cockpit.tui.modal`), but
-        Textual's (the theme picker is a plain CommandPalette) dismiss once per Enter, and a second
-        dismiss with only the main screen left killed the app (ScreenStackError)."""
+        a screen of Textual's that dismisses once per Enter (a plain CommandPalette, from
+        `search_commands`) with only the main screen left killed the app (ScreenStackError)."""
         if len(self.screen_stack) <= 1:
             return nothing_to_await(self)
         return super().pop_screen()
@@ -320,11 +321,20 @@ class CockpitApp(StepActions):
         """One palette at a time, that closes only itself. Textual's own check looks at the top screen
         only, so a dialog that opened over the palette (an approval request, a hand-over offer) let
         ctrl+p open a second one, and the app died (DuplicateIds)."""
-        if any(isinstance(s, CommandPalette) for s in self.screen_stack):
-            self.notify("the command palette is already open, under this dialog", timeout=4)
-            return
         if self.use_command_palette:
-            self.push_screen(Palette(id="--command-palette"))
+            self._open_palette()
+
+    def search_themes(self) -> None:
+        """Textual's theme picker (the palette's "Theme"), as one of our palettes: a plain
+        CommandPalette took every Enter typed before it closed, and popped the screen beneath."""
+        self._open_palette(providers=[ThemeProvider], placeholder="Search for themes…")
+
+    def _open_palette(self, **options: Any) -> None:
+        if any(isinstance(s, CommandPalette) for s in self.screen_stack):
+            where = "" if isinstance(self.screen, CommandPalette) else ", under this dialog"
+            self.notify(f"the command palette is already open{where}", timeout=4)
+            return
+        self.push_screen(Palette(id="--command-palette", **options))
 
     def refresh_all(self) -> None:
         self._is_driver = self.feed.status().is_driver if self.feed is not None else False

@@ -22,13 +22,15 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from textual import work
+from textual import on, work
 from textual.await_complete import AwaitComplete
 from textual.command import CommandPalette
 from textual.css.query import NoMatches
 from textual.events import ScreenResume
+from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Input, OptionList
 
 ResultT = TypeVar("ResultT")
 
@@ -71,12 +73,27 @@ class Modal(ClosesOnlyItself, ModalScreen[ResultT], Generic[ResultT]):
 
 
 class Palette(ClosesOnlyItself, CommandPalette):
-    """Textual's command palette, closing only itself (its Enter handler dismisses once per Enter).
+    """Textual's command palette, closing only itself (its Enter handler dismisses once per Enter),
+    and running the chosen command once.
+
+    Textual's Enter handler dismisses the palette and then runs the selected command, every time.
+    Enters that reached the palette's input before the first one closed it are still handled by
+    the closed palette, so the command ran once per Enter: three theme pickers over each other,
+    or a step's "Fire" twice. Once closed, the palette ignores them.
 
     Its search also ends quietly when the palette closed under it: a key typed just before the
     Enter that closed it starts a search that finds the palette's list already gone, and Textual
     let that NoMatches end the whole app.
     """
+
+    @on(Input.Submitted)
+    @on(Button.Pressed)
+    @on(OptionList.OptionSelected)
+    def _closed_runs_nothing(self, event: Message) -> None:
+        """Runs before Textual's own handlers (this class comes first); stops them once closed."""
+        if self not in self.app.screen_stack:
+            event.prevent_default()
+            event.stop()
 
     @work(exclusive=True, group=CommandPalette._GATHER_COMMANDS_GROUP)
     async def _gather_commands(self, search_value: str) -> None:

@@ -107,7 +107,7 @@ async def test_ctrl_p_under_a_dialog_that_opened_over_the_palette_opens_no_secon
         # a dialog the app opens by itself over whatever is open (as an approval request or a hand-over offer does)
         await app.push_screen(YesNoScreen("Approve?", yes="Approve"))
         await pilot.press("ctrl+p")
-        await until(lambda: "already open" in notes(app), what="the refusal said")
+        await until(lambda: "already open, under this dialog" in notes(app), what="the refusal said")
         assert stack(app) == ["Screen", "palette", "YesNoScreen"]    # before: DuplicateIds, the app died
         assert alive(app)
     await controller.stop()
@@ -169,5 +169,47 @@ async def test_the_browser_visitors_keys_in_bursts_never_kill_the_app(tmp_path: 
         assert sum(isinstance(s, CommandPalette) for s in app.screen_stack) <= 1
         while len(app.screen_stack) > 1:
             await pilot.press("escape")
+        assert alive(app)
+    await controller.stop()
+
+
+async def test_enters_queued_in_the_palette_run_its_command_once(tmp_path: Path) -> None:
+    """Each Enter the palette's input took before the first one closed it ran the command again
+    (Textual's handler dismisses, then runs the command, every time). The CI run of 9ca6e92 saw
+    three theme pickers over each other (seed 16 above); with a step's "Fire" it fired twice."""
+    app, controller = served(tmp_path)
+    refusal = "read-only session: nothing can be fired from this cockpit"
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("ctrl+p", *"Fire step: slow")
+        await until(lambda: isinstance(app.screen, CommandPalette), what="the palette")
+        await pilot.pause(0.3)                     # the search has shown its one hit
+        together(app, "enter", "enter", "enter")
+        await until(lambda: refusal in notes(app), what="the fired step refused")
+        await until(lambda: len(app.screen_stack) == 1, what="the palette closed")
+        await pilot.pause(0.3)
+        assert notes(app).count(refusal) == 1, notes(app)           # before: 3, one per Enter
+        assert alive(app)
+    await controller.stop()
+
+
+async def test_the_theme_picker_closes_only_itself_and_is_one_palette_at_a_time(tmp_path: Path) -> None:
+    app, controller = served(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.push_screen(DetailScreen("step slow", "detail", kind="step", row_id="slow"))
+        await pilot.press("ctrl+p", *"Theme")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(lambda: getattr(app.screen, "_placeholder", "") == "Search for themes…", what="the theme picker")
+        await pilot.press("ctrl+p")                 # the picker is a palette: no second one over it
+        await until(lambda: "the command palette is already open" in notes(app).splitlines(),
+                    what="the refusal said")
+        assert stack(app) == ["Screen", "DetailScreen", "palette"]
+        theme = app.theme
+        await pilot.press(*"gruvbox")
+        await pilot.pause(0.3)
+        together(app, "enter", "enter", "enter")
+        await until(lambda: app.theme != theme, what="the theme changed")
+        await pilot.pause(0.3)
+        assert stack(app) == ["Screen", "DetailScreen"]          # before: the detail was popped too
         assert alive(app)
     await controller.stop()
