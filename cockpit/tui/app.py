@@ -318,9 +318,7 @@ class CockpitApp(StepActions):
         return super().pop_screen()
 
     def action_command_palette(self) -> None:
-        """One palette at a time, that closes only itself. Textual's own check looks at the top screen
-        only, so a dialog that opened over the palette (an approval request, a hand-over offer) let
-        ctrl+p open a second one, and the app died (DuplicateIds)."""
+        """ctrl+p: our palette (`_open_palette`), in place of Textual's."""
         if self.use_command_palette:
             self._open_palette()
 
@@ -330,6 +328,9 @@ class CockpitApp(StepActions):
         self._open_palette(providers=[ThemeProvider], placeholder="Search for themes…")
 
     def _open_palette(self, **options: Any) -> None:
+        """One palette at a time, that closes only itself. Textual's own check looks at the top screen
+        only, so a dialog that opened over the palette (an approval request, a hand-over offer) let
+        ctrl+p open a second one, and the app died (DuplicateIds)."""
         if any(isinstance(s, CommandPalette) for s in self.screen_stack):
             where = "" if isinstance(self.screen, CommandPalette) else ", under this dialog"
             self.notify(f"the command palette is already open{where}", timeout=4)

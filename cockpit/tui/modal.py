@@ -50,10 +50,16 @@ class ClosesOnlyItself:
 
     _deferred: tuple[Any] | None = None
 
+    @property
+    def off_the_stack(self) -> bool:
+        """Dismissed already (its messages may still be handled: keys that reached it before)."""
+        screen: Screen[Any] = self  # type: ignore[assignment]  # mixed into Screen subclasses only
+        return screen not in screen.app.screen_stack
+
     def dismiss(self, result: Any = None) -> AwaitComplete:
         screen: Screen[Any] = self  # type: ignore[assignment]  # mixed into Screen subclasses only
         stack = screen.app.screen_stack
-        if screen not in stack:
+        if self.off_the_stack:
             return nothing_to_await(screen)                 # dismissed already: a second dismiss is a no-op
         if stack[-1] is not screen:
             self._deferred = (result,)           # covered: close when uncovered
@@ -91,7 +97,7 @@ class Palette(ClosesOnlyItself, CommandPalette):
     @on(OptionList.OptionSelected)
     def _closed_runs_nothing(self, event: Message) -> None:
         """Runs before Textual's own handlers (this class comes first); stops them once closed."""
-        if self not in self.app.screen_stack:
+        if self.off_the_stack:
             event.prevent_default()
             event.stop()
 
@@ -101,5 +107,5 @@ class Palette(ClosesOnlyItself, CommandPalette):
         try:
             await search(self, search_value)
         except NoMatches:
-            if self in self.app.screen_stack:
+            if not self.off_the_stack:
                 raise                               # open, so a real fault: let it show
